@@ -38,7 +38,7 @@ export class RunnerStateError extends Gpt2SpecError {}
 export class BackendError extends Gpt2SpecError {
   constructor(
     readonly component: string,
-    readonly cause: unknown,
+    override readonly cause: unknown,
   ) {
     super(`${component}: ${cause instanceof Error ? cause.message : String(cause)}`);
   }
@@ -49,3 +49,6 @@ export class FixtureError extends Gpt2SpecError {}
 
 /** A tokenizer given bad input, e.g. an id outside 0..50256 to decode. */
 export class TokenizerError extends Gpt2SpecError {}
+
+/** A contract method a runner cannot implement (e.g. a component of an exported decoder it only runs whole). */
+export class NotExposedError extends Gpt2SpecError {}

@@ -3,6 +3,8 @@ import type { DType, Tensor } from './contract';
 import { ShapeError } from './errors';
 
 export type FloatTensor = Tensor & { dtype: 'float32' | 'float64'; data: Float32Array | Float64Array };
+export type Float64Tensor = Tensor & { dtype: 'float64'; data: Float64Array };
+export type Float32Tensor = Tensor & { dtype: 'float32'; data: Float32Array };
 
 export function shapeSize(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
@@ -27,8 +29,8 @@ export function tensor(dtype: DType, shape: readonly number[], data?: ArrayLike<
   return { dtype, shape: [...shape], data: array };
 }
 
-export const float64 = (shape: readonly number[], data?: ArrayLike<number>) => tensor('float64', shape, data) as FloatTensor;
-export const float32 = (shape: readonly number[], data?: ArrayLike<number>) => tensor('float32', shape, data) as FloatTensor;
+export const float64 = (shape: readonly number[], data?: ArrayLike<number>) => tensor('float64', shape, data) as Float64Tensor;
+export const float32 = (shape: readonly number[], data?: ArrayLike<number>) => tensor('float32', shape, data) as Float32Tensor;
 export const int32 = (shape: readonly number[], data?: ArrayLike<number>) => tensor('int32', shape, data);
 
 /** Token ids as an int32 [B,T] tensor, from one row or several rows of equal length. */
@@ -45,8 +47,8 @@ export function cast(t: Tensor, dtype: DType): Tensor {
   return tensor(dtype, t.shape, t.data);
 }
 
-export const toFloat64 = (t: Tensor) => cast(t, 'float64') as FloatTensor;
-export const toFloat32 = (t: Tensor) => cast(t, 'float32') as FloatTensor;
+export const toFloat64 = (t: Tensor) => cast(t, 'float64') as Float64Tensor;
+export const toFloat32 = (t: Tensor) => cast(t, 'float32') as Float32Tensor;
 
 export function isFloat(t: Tensor): t is FloatTensor {
   return t.dtype === 'float32' || t.dtype === 'float64';

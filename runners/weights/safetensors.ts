@@ -111,7 +111,8 @@ function parseEntry(name: string, raw: unknown, fail: (why: string) => never): T
 
 function decode(e: TensorInfo, raw: Uint8Array, what: string): Tensor {
   // Copy first: offsets need not be aligned to the element size, and typed arrays need them to be.
-  const buffer = raw.slice().buffer;
+  // (new Uint8Array(view) copies; Buffer#slice would not.)
+  const buffer = new Uint8Array(raw).buffer;
   switch (e.dtype) {
     case 'F64':
       return { dtype: 'float64', shape: e.shape, data: new Float64Array(buffer) };

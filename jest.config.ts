@@ -1,0 +1,18 @@
+/** @jest-config-loader esbuild-register */
+// esbuild-register loads this file without type-checking it, which keeps jest's start-up fast.
+import type { Config } from 'jest';
+
+const config: Config = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/spec'],
+  testMatch: ['**/*.spec.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  // The spec reads in the tutorial's order: tokenizer, embedding, ..., generation; the support suites after it.
+  testSequencer: '<rootDir>/spec/support/tutorial-order.js',
+  reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
+  globalSetup: '<rootDir>/spec/support/global-setup.ts',
+  setupFilesAfterEnv: ['<rootDir>/spec/support/matchers.ts'],
+  testTimeout: 60_000,
+};
+
+export default config;

@@ -1,0 +1,35 @@
+/** Greedy generation with the KV cache, on any runner: the loop the spec checks and the command line runs. */
+import type { Gpt2Runner, KvCache, Tensor } from './contract';
+import { ids as idsTensor } from './tensor';
+
+/** The argmax of the last position's logits of each sequence, ties to the lowest id: [B,T,V] -> B ids. */
+export function greedyNext(logits: Tensor): number[] {
+  const [B, T, V] = logits.shape as [number, number, number];
+  const next: number[] = [];
+  for (let b = 0; b < B; b++) {
+    const row = (b * T + T - 1) * V;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (logits.data[row + v]! > logits.data[row + best]!) best = v;
+    next.push(best);
+  }
+  return next;
+}
+
+/**
+ * Runs the prompt once, then feeds one token at a time with the cache of everything before it.
+ * Returns the prompt and the new tokens, one row per sequence; `onToken` sees each step's new ids.
+ */
+export async function generateGreedy(runner: Gpt2Runner, prompt: number[][], newTokens: number, onToken?: (ids: number[]) => void): Promise<number[][]> {
+  const rows = prompt.map((r) => [...r]);
+  let past: KvCache | undefined;
+  let input: Tensor = idsTensor(rows);
+  for (let step = 0; step < newTokens; step++) {
+    const { logits, present } = await runner.forward(input, past);
+    const next = greedyNext(logits);
+    next.forEach((id, b) => rows[b]!.push(id));
+    onToken?.(next);
+    past = present;
+    input = idsTensor(next.map((id) => [id]));
+  }
+  return rows;
+}

@@ -1,0 +1,113 @@
+/**
+ * The built-in runners, and the one way any runner is found: by built-in name, or by the path of an
+ * adapter module. The spec (GPT2_SPEC_RUNNERS) and the command line load adapters through this code.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Gpt2Runner } from './contract';
+import { Gpt2SpecError } from './errors';
+import { ReferenceRunner } from './reference/runner';
+
+export type RunnerFactory = () => Gpt2Runner | Promise<Gpt2Runner>;
+
+export interface BuiltinRunner {
+  /** One line for --help and the report. */
+  description: string;
+  create: RunnerFactory;
+}
+
+/**
+ * Built-in runners by name. A factory throws when its backend cannot run here; the spec reports that
+ * runner as unavailable, with the error as the reason.
+ */
+export const builtinRunners: Record<string, BuiltinRunner> = {
+  reference: { description: 'float64 TypeScript reference, written to be read', create: () => new ReferenceRunner() },
+  onnx: {
+    description: 'ONNX Runtime (onnxruntime-node, CPU), standard ONNX graphs built from the weights, float32',
+    create: async () => (await import('./onnx')).createOnnxRunner({ precision: 'float32' }),
+  },
+  onnx64: {
+    description: 'the same ONNX graphs in float64',
+    create: async () => (await import('./onnx')).createOnnxRunner({ precision: 'float64' }),
+  },
+  'onnx-external': {
+    description: "a GPT-2 decoder exported by torch.onnx.export from HF's GPT2LMHeadModel, run as it is",
+    create: async () => (await import('./onnx')).createExternalOnnxRunner(),
+  },
+  tfjs: {
+    description: 'TensorFlow.js on the best backend here (tfjs-node-gpu, tfjs-node, wasm, cpu; GPT2_TFJS_BACKEND forces one)',
+    create: async () => (await import('./tfjs')).createTfjsRunner(),
+  },
+  'tfjs-cpu': {
+    description: "TensorFlow.js on its pure-JavaScript cpu backend",
+    create: async () => (await import('./tfjs')).createTfjsRunner({ backend: 'cpu' }),
+  },
+};
+
+export class AdapterError extends Gpt2SpecError {}
+
+/** A selection entry: a built-in name, or the path of an adapter module. */
+export interface RunnerSource {
+  id: string;
+  builtin: boolean;
+  create: RunnerFactory;
+}
+
+export function runnerSource(nameOrPath: string): RunnerSource {
+  const builtin = builtinRunners[nameOrPath];
+  if (builtin) return { id: nameOrPath, builtin: true, create: builtin.create };
+  const looksLikePath = /[\\/.]/.test(nameOrPath);
+  if (!looksLikePath) {
+    throw new AdapterError(`unknown runner '${nameOrPath}': built-in runners are ${Object.keys(builtinRunners).join(', ')}, or give the path of an adapter module`);
+  }
+  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
+  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
+  return {
+    id: nameOrPath,
+    builtin: false,
+    create: async () => {
+      const adapter = await loadAdapter(path);
+      if (!adapter.runner) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no runner`);
+      return adapter.runner();
+    },
+  };
+}
+
+export interface AdapterModule {
+  name: string;
+  runner?: RunnerFactory;
+  tokenizer?: () => unknown;
+}
+
+/**
+ * Loads an adapter module, ESM or CommonJS. Its default export is either { name, runner?, tokenizer? }
+ * or a bare runner factory.
+ */
+export async function loadAdapter(path: string): Promise<AdapterModule> {
+  let mod: Record<string, unknown>;
+  try {
+    // require handles CommonJS and (through the test transform or a loader) TypeScript; import() handles ESM.
+    mod = /\.(mjs|mts)$/.test(path) ? await import(pathToFileURL(path).href) : require(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(path).href);
+    else throw new AdapterError(`adapter ${path} failed to load: ${(e as Error).message}`);
+  }
+  let exported: unknown = mod.default ?? mod;
+  // A CommonJS module compiled from ESM puts its default export one level down.
+  if (typeof exported === 'object' && exported !== null && 'default' in exported) exported = (exported as { default: unknown }).default;
+  if (typeof exported === 'function') return { name: path, runner: exported as RunnerFactory };
+  if (typeof exported === 'object' && exported !== null && typeof (exported as AdapterModule).name === 'string') {
+    const a = exported as AdapterModule;
+    if (a.runner !== undefined && typeof a.runner !== 'function') throw new AdapterError(`adapter ${path}: 'runner' must be a function returning a Gpt2Runner`);
+    if (a.tokenizer !== undefined && typeof a.tokenizer !== 'function') throw new AdapterError(`adapter ${path}: 'tokenizer' must be a function returning a Gpt2Tokenizer`);
+    return a;
+  }
+  throw new AdapterError(`adapter ${path}: the default export must be { name, runner?, tokenizer? } or a function returning a Gpt2Runner`);
+}
+
+/** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner. */
+export function selectedRunnerIds(env = process.env.GPT2_SPEC_RUNNERS): { ids: string[]; explicit: boolean } {
+  const list = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return list.length > 0 ? { ids: list, explicit: true } : { ids: Object.keys(builtinRunners), explicit: false };
+}

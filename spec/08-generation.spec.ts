@@ -1,0 +1,90 @@
+/**
+ * Generation with the KV cache — GPT-2 predicts one token at a time. Greedy decoding takes the argmax
+ * of the last position's logits, appends it, and runs again. The KV cache keeps every layer's keys and
+ * values, so each new step feeds only the new token: forward(next, past) must equal a full forward
+ * over prompt + next at its last position.
+ */
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import type { KvCache } from '../runners/contract';
+import { CacheShapeError, SequenceTooLongError } from '../runners/errors';
+import { generateGreedy, greedyNext } from '../runners/generate';
+import { ids } from '../runners/tensor';
+import { positions, rowsOf } from './support/goldens';
+import { describeEachRunner } from './support/runners';
+
+describeEachRunner('Generation: the next token is the argmax; the KV cache saves recomputing the past', (runner) => {
+  for (const c of runner.forwardCases().filter((x) => !x.has('next.input_ids'))) {
+    it(`cannot take another step from ${c.id}, whose prompt fills all n_positions: the cache refuses with a SequenceTooLongError`, async () => {
+      const r = await runner.on(c.info.model);
+      const { logits, present } = await r.forward(c.get('input_ids'));
+      await expect(r.forward(ids(greedyNext(logits).map((id) => [id])), present)).rejects.toThrow(SequenceTooLongError);
+    });
+  }
+
+  for (const c of runner.forwardCases().filter((x) => x.has('next.input_ids'))) {
+    describe(`from ${c.id}`, () => {
+      it('predicts the greedy next token: the argmax of the last logits, ties to the lowest id', async () => {
+        const r = await runner.on(c.info.model);
+        const { logits } = await r.forward(c.get('input_ids'));
+        expect(greedyNext(logits)).toEqual(Array.from(c.get('next.input_ids').data));
+      });
+
+      it('feeds only the next token with the cache and gets the golden next logits', async () => {
+        const r = await runner.on(c.info.model);
+        const { present } = await r.forward(c.get('input_ids'));
+        const { logits } = await r.forward(c.get('next.input_ids'), present);
+        expect(logits).toMatchGolden(c.get('next.logits'), { tensor: 'next.logits', component: 'forward.logits', runner: runner.name, case: c.id });
+      });
+
+      it(`continues the prompt greedily with the cache, token for token like the reference`, async () => {
+        const r = await runner.on(c.info.model);
+        const golden = rowsOf(c.get('generate.output_ids'));
+        const generated = await generateGreedy(r, rowsOf(c.get('input_ids')), golden[0]!.length - c.info.tokens);
+        expect(generated).toEqual(golden);
+      });
+    });
+  }
+
+  describe('the cache is an optimisation, not a different model', () => {
+    const c = runner.forwardCases().find((x) => x.info.tokens >= 4)!;
+    it('forward(prompt) then forward(next, present) equals forward(prompt + next) at the last position', async () => {
+      const r = await runner.on(c.info.model);
+      const V = c.config.vocabSize;
+      const prompt = rowsOf(c.get('input_ids'))[0]!;
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: prompt.length }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: V - 1 }), async (split, n, seed) => {
+          const head = prompt.slice(0, split);
+          const tail = Array.from({ length: n }, (_, k) => (seed + 97 * k) % V);
+          const { present } = await r.forward(ids([head]));
+          const cached = (await r.forward(ids([tail]), present)).logits;
+          const whole = (await r.forward(ids([[...head, ...tail]]))).logits;
+          expect(cached).toMatchGolden(positions(whole, split, split + n), { tensor: 'logits with cache vs without', component: 'forward.logits', runner: runner.name, case: `${c.id} split ${split}+${n}` });
+        }),
+        { numRuns: 6 },
+      );
+    });
+  });
+
+  describe('refuses a cache that does not fit', () => {
+    const c = runner.forwardCases()[0]!;
+    const cacheOf = async (prompt: number[]) => (await (await runner.on(c.info.model)).forward(ids([prompt]))).present;
+    it('rejects a cache with the wrong number of layers with a CacheShapeError', async () => {
+      const r = await runner.on(c.info.model);
+      const past = await cacheOf([1, 2]);
+      const short: KvCache = { keys: past.keys.slice(1), values: past.values.slice(1) };
+      await expect(r.forward(ids([[3]]), short)).rejects.toThrow(CacheShapeError);
+    });
+
+    it('rejects a cache made for another batch size with a CacheShapeError', async () => {
+      const r = await runner.on(c.info.model);
+      const past = await cacheOf([1, 2]);
+      await expect(r.forward(ids([[3], [4]]), past)).rejects.toThrow(CacheShapeError);
+    });
+
+    it('rejects a step that would run past n_positions with a SequenceTooLongError', async () => {
+      const r = await runner.on(c.info.model);
+      await expect(r.forward(ids([new Array(c.config.nPositions + 1).fill(1)]))).rejects.toThrow(SequenceTooLongError);
+    });
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Loading a Hugging Face GPT-2 checkpoint: config.json and model.safetensors, with or without the
+ * `transformer.` prefix, without the attention-mask buffers. Anything that is not a GPT-2 of the
+ * configured size gets a CheckpointError that names the tensor or field.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Tensor } from '../runners/contract';
+import { CheckpointError } from '../runners/errors';
+import { float32 } from '../runners/tensor';
+import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
+import { writeSafetensors } from '../runners/weights/safetensors';
+import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
+
+const name = () => modelNames()[0]!;
+const fixtureWeights = () => loadCheckpoint(join(fixturesDir(), loadManifest().models[name()]!.path));
+const all = (): Record<string, Tensor> => {
+  const w = fixtureWeights();
+  return Object.fromEntries(w.names().map((n) => [n, w.get(n)]));
+};
+const hfConfig = () => {
+  const c = fixtureWeights().config;
+  return { n_layer: c.nLayer, n_head: c.nHead, n_embd: c.nEmbd, n_positions: c.nPositions, vocab_size: c.vocabSize, layer_norm_epsilon: c.layerNormEpsilon, activation_function: 'gelu_new' };
+};
+
+function checkpointDir(config: unknown, tensors: Record<string, Tensor>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gpt2-spec-ckpt-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
+  return dir;
+}
+
+describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
+  it('loads every fixture model with the config the manifest states', () => {
+    for (const m of modelNames()) {
+      const w = loadCheckpoint(join(fixturesDir(), loadManifest().models[m]!.path));
+      expect(w.config).toEqual(loadManifest().models[m]!.config);
+      expect(w.names().sort()).toEqual([...expectedShapes(w.config).keys()].sort());
+    }
+  });
+
+  it('accepts names with the transformer. prefix and without, and ignores the mask buffers and a tied lm_head', () => {
+    const tensors = all();
+    const prefixed = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [`transformer.${n}`, t]));
+    prefixed['transformer.h.0.attn.bias'] = float32([1, 1, 2, 2]);
+    prefixed['lm_head.weight'] = tensors['wte.weight']!;
+    const w = loadCheckpoint(checkpointDir(hfConfig(), prefixed));
+    expect(w.get('h.0.ln_1.weight').data).toEqual(tensors['h.0.ln_1.weight']!.data);
+  });
+
+  describe('names what is wrong with a checkpoint that is not GPT-2', () => {
+    it('a missing tensor', () => {
+      const tensors = all();
+      delete tensors['h.0.mlp.c_fc.bias'];
+      expect(() => weightsFromRecord(fixtureWeights().config, tensors)).toThrow(/missing tensor 'h.0.mlp.c_fc.bias'/);
+    });
+    it('an extra tensor', () => {
+      expect(() => weightsFromRecord(fixtureWeights().config, { ...all(), 'h.0.attn.rotary': float32([2]) })).toThrow(/unexpected tensor 'h.0.attn.rotary'/);
+    });
+    it('a tensor whose shape disagrees with the config', () => {
+      expect(() => weightsFromRecord(fixtureWeights().config, { ...all(), 'ln_f.bias': float32([3]) })).toThrow(/'ln_f.bias' has shape \[3\]/);
+    });
+    it('an lm_head that is not tied to wte', () => {
+      const tensors = all();
+      const untied = float32(tensors['wte.weight']!.shape, tensors['wte.weight']!.data.map((v) => v + 1));
+      expect(() => weightsFromRecord(fixtureWeights().config, { ...tensors, 'lm_head.weight': untied })).toThrow(/lm_head.weight differs from wte.weight/);
+    });
+    it('an activation other than the tanh GELU', () => {
+      expect(() => parseConfig({ ...hfConfig(), activation_function: 'relu' })).toThrow(/unsupported activation_function "relu"/);
+    });
+    it('a config field that is missing or not a whole number', () => {
+      const { n_head: _, ...noHead } = hfConfig();
+      expect(() => parseConfig(noHead)).toThrow(/'n_head' must be a whole number/);
+      expect(() => parseConfig({ ...hfConfig(), n_embd: 10.5 })).toThrow(/'n_embd'/);
+    });
+    it('a head count that does not divide the width', () => {
+      expect(() => parseConfig({ ...hfConfig(), n_head: 7 })).toThrow(/not divisible/);
+    });
+    it('a directory without the two files', () => {
+      expect(() => loadCheckpoint(mkdtempSync(join(tmpdir(), 'gpt2-spec-empty-')))).toThrow(/missing config.json/);
+      expect(() => loadCheckpoint('/nonexistent/gpt2')).toThrow(CheckpointError);
+    });
+    it('a config.json that is not JSON', () => {
+      const dir = checkpointDir(hfConfig(), all());
+      writeFileSync(join(dir, 'config.json'), '{');
+      expect(() => loadCheckpoint(dir)).toThrow(/config.json: not valid JSON/);
+    });
+  });
+});

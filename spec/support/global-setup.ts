@@ -1,0 +1,11 @@
+/** Jest global setup: probe the selected runners once and share the result with every test file. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { probeRunners, STATE_ENV, writeRunnerStates } from './probe';
+
+export default async function globalSetup(): Promise<void> {
+  const path = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-')), 'runners.json');
+  writeRunnerStates(path, await probeRunners());
+  process.env[STATE_ENV] = path;
+}

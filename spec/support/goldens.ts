@@ -1,0 +1,39 @@
+/**
+ * Small helpers the spec files use to phrase a check: slicing golden tensors and iterating the cases.
+ */
+import type { Tensor } from '../../runners/contract';
+import { shapeSize } from '../../runners/tensor';
+import { cases, openCase, type GoldenCase } from './fixtures';
+
+/** Every forward case, opened. */
+export const forwardCases = (): GoldenCase[] => cases('forward').map(openCase);
+
+/** Every layer index of a case's model. */
+export const layersOf = (c: GoldenCase): number[] => Array.from({ length: c.config.nLayer }, (_, i) => i);
+
+/** x[:, from:to] of a [B,T,...] tensor: the positions from..to-1 of every sequence. */
+export function positions(x: Tensor, from: number, to: number): Tensor {
+  const [B, T] = x.shape as [number, number];
+  const inner = shapeSize(x.shape.slice(2));
+  const data = new (x.data.constructor as new (n: number) => typeof x.data)(B * (to - from) * inner);
+  for (let b = 0; b < B; b++) data.set(x.data.subarray((b * T + from) * inner, (b * T + to) * inner), b * (to - from) * inner);
+  return { dtype: x.dtype, shape: [B, to - from, ...x.shape.slice(2)], data };
+}
+
+/** The argmax of each row of the last axis, ties to the lowest index: [..., V] -> [...]. */
+export function argmaxLast(x: Tensor): number[] {
+  const V = x.shape[x.shape.length - 1]!;
+  const out: number[] = [];
+  for (let r = 0; r < x.data.length; r += V) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (x.data[r + v]! > x.data[r + best]!) best = v;
+    out.push(best);
+  }
+  return out;
+}
+
+/** The rows of an int32 [B,T] tensor as arrays. */
+export function rowsOf(ids: Tensor): number[][] {
+  const [B, T] = ids.shape as [number, number];
+  return Array.from({ length: B }, (_, b) => Array.from(ids.data.subarray(b * T, (b + 1) * T)));
+}

@@ -1,0 +1,104 @@
+/**
+ * Finds out, once per test run, which selected runners load here and what each exposes: the contract's
+ * methods (an adapter may raise NotExposedError) and the attention trace's optional fields.
+ * The spec files read the result synchronously, so that an unavailable runner or a field that is not
+ * exposed becomes a skipped test whose title says why, never a silent pass.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { AttentionTrace, Gpt2Runner } from '../../runners/contract';
+import { NotExposedError } from '../../runners/errors';
+import { runnerSource, selectedRunnerIds } from '../../runners/registry';
+import { ids } from '../../runners/tensor';
+import { loadModel, modelNames } from './fixtures';
+
+export const METHODS = ['embed', 'layerNorm', 'attention', 'mlp', 'block', 'lmHead', 'forward'] as const;
+export const TRACE_FIELDS = ['query', 'key', 'value', 'scores', 'weights', 'context'] as const;
+export type Capability = (typeof METHODS)[number] | `trace.${(typeof TRACE_FIELDS)[number]}`;
+
+export interface RunnerState {
+  id: string;
+  explicit: boolean;
+  status: 'available' | 'unavailable';
+  name?: string;
+  backend?: string;
+  reason?: string;
+  notExposed: Capability[];
+  /** Fixture models this runner cannot run (e.g. an exported decoder runs only the model it was exported from), with why. */
+  unsupportedModels: Record<string, string>;
+}
+
+/** Calls each method once on a tiny input; NotExposedError means "not exposed", anything else is for the spec to judge. */
+async function probeCapabilities(r: Gpt2Runner): Promise<Capability[]> {
+  const missing: Capability[] = [];
+  const x = await r.embed(ids([[1, 2, 3]])).catch(() => undefined);
+  const attempt = async (name: Capability, call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (e) {
+      if (isNotExposed(e)) missing.push(name);
+    }
+  };
+  await attempt('embed', () => r.embed(ids([[1, 2, 3]])));
+  if (!x) return missing;
+  await attempt('layerNorm', () => r.layerNorm(x, 'ln_f'));
+  let trace: AttentionTrace | undefined;
+  await attempt('attention', async () => (trace = (await r.attention(x, 0, { trace: true })).trace));
+  if (!missing.includes('attention')) for (const f of TRACE_FIELDS) if (trace?.[f] === undefined) missing.push(`trace.${f}`);
+  await attempt('mlp', () => r.mlp(x, 0));
+  await attempt('block', () => r.block(x, 0));
+  await attempt('lmHead', () => r.lmHead(x));
+  await attempt('forward', () => r.forward(ids([[1, 2, 3]])));
+  return missing;
+}
+
+const isNotExposed = (e: unknown) => e instanceof NotExposedError || (e as Error)?.name === 'NotExposedError';
+
+export async function probeRunners(): Promise<RunnerState[]> {
+  const { ids: selected, explicit } = selectedRunnerIds();
+  const models = modelNames().sort((a, b) => loadModel(a).config.vocabSize - loadModel(b).config.vocabSize);
+  const states: RunnerState[] = [];
+  for (const id of selected) {
+    const state: RunnerState = { id, explicit, status: 'available', notExposed: [], unsupportedModels: {} };
+    let probed = false;
+    try {
+      for (const model of models) {
+        const runner = await runnerSource(id).create();
+        state.name = runner.name;
+        try {
+          await runner.load(loadModel(model));
+          state.backend = runner.backend;
+          if (!probed) state.notExposed = await probeCapabilities(runner);
+          probed = true;
+        } catch (e) {
+          if (!isNotExposed(e)) throw e;
+          state.unsupportedModels[model] = (e as Error).message;
+        } finally {
+          await runner.dispose().catch(() => undefined);
+        }
+      }
+      if (!probed) throw new Error(`runs none of the fixture models (${Object.values(state.unsupportedModels).join('; ')})`);
+    } catch (e) {
+      state.status = 'unavailable';
+      state.reason = ((e as Error)?.message ?? String(e)).split('\n')[0];
+    }
+    states.push(state);
+  }
+  return states;
+}
+
+export const STATE_ENV = 'GPT2_SPEC_STATE';
+
+export function writeRunnerStates(path: string, states: RunnerState[]): void {
+  writeFileSync(path, JSON.stringify(states, null, 2));
+}
+
+let cached: RunnerState[] | undefined;
+
+/** The probe's result, written by the global setup; a spec file run without it probes nothing and fails loudly. */
+export function runnerStates(): RunnerState[] {
+  if (cached) return cached;
+  const path = process.env[STATE_ENV];
+  if (!path) throw new Error(`${STATE_ENV} is not set: run the spec through jest, whose global setup probes the runners`);
+  cached = JSON.parse(readFileSync(path, 'utf8')) as RunnerState[];
+  return cached;
+}

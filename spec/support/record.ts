@@ -1,0 +1,36 @@
+/**
+ * Results the spec records beside jest's pass/fail, so that the conformance report can say how much of
+ * each tolerance was used, what a runner does not expose, and which divergences are known.
+ * Each record is one JSON line appended to the file named by GPT2_SPEC_RECORD (set by the reporter);
+ * without it, records are dropped and the tests behave the same.
+ */
+import { appendFileSync } from 'node:fs';
+
+export type ResultStatus = 'pass' | 'fail' | 'not-exposed' | 'known-divergence' | 'error' | 'skipped';
+
+export interface ResultRecord {
+  runner: string;
+  component: string;
+  case: string;
+  tensor?: string;
+  status: ResultStatus;
+  maxAbsError?: number;
+  maxRelError?: number;
+  usage?: number;
+  tolerance?: { atol: number; rtol: number };
+  reason?: string;
+}
+
+export interface RunnerRecord {
+  kind: 'runner';
+  name: string;
+  backend: string;
+  status: 'available' | 'unavailable';
+  reason?: string;
+}
+
+export function record(entry: ResultRecord | RunnerRecord): void {
+  const file = process.env.GPT2_SPEC_RECORD;
+  if (!file) return;
+  appendFileSync(file, `${JSON.stringify('kind' in entry ? entry : { kind: 'result', ...entry })}\n`);
+}

@@ -1,0 +1,35 @@
+/** Runs the spec in a child jest process and returns its JSON results: how the spec is checked against itself. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface JestAssertion {
+  fullName: string;
+  status: 'passed' | 'failed' | 'pending' | 'skipped' | 'todo';
+  failureMessages: string[];
+}
+
+export interface JestRun {
+  exitCode: number | null;
+  files: { name: string; assertionResults: JestAssertion[] }[];
+  stderr: string;
+}
+
+const root = resolve(__dirname, '..', '..');
+
+export function runJest(files: string[], env: Record<string, string>): JestRun {
+  const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-inner-')), 'results.json');
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // The child gets its own probe state and record file, not ours.
+  delete childEnv.GPT2_SPEC_STATE;
+  delete childEnv.GPT2_SPEC_RECORD;
+  const child = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--silent', '--maxWorkers=1', '--json', `--outputFile=${out}`, ...files], {
+    cwd: root,
+    env: childEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const json = JSON.parse(readFileSync(out, 'utf8')) as { testResults: { name: string; assertionResults: JestAssertion[] }[] };
+  return { exitCode: child.status, files: json.testResults, stderr: child.stderr };
+}

@@ -1,0 +1,90 @@
+/**
+ * Runs one spec over every selected runner, the way tfjs's describeWithFlags runs a suite over every
+ * backend: the runner's name is in each test's title, so a failure says which runner failed.
+ */
+import { afterAll, describe, it } from '@jest/globals';
+import type { Gpt2Runner } from '../../runners/contract';
+import { runnerSource } from '../../runners/registry';
+import { loadModel, type GoldenCase } from './fixtures';
+import { forwardCases } from './goldens';
+import { type Capability, runnerStates } from './probe';
+import { record } from './record';
+
+export interface RunnerUnderTest {
+  /** The runner's name, as the report shows it. */
+  name: string;
+  backend: string;
+  /** The runner loaded with a fixture model; one instance per model, created on first use and disposed after the file. */
+  on(model: string): Promise<Gpt2Runner>;
+  exposes(capability: Capability): boolean;
+  /** The forward cases of the models this runner runs; the others become skipped tests that say why. */
+  forwardCases(): GoldenCase[];
+  /** Whether this runner runs the given fixture model. */
+  runs(model: string): boolean;
+}
+
+export function describeEachRunner(title: string, body: (runner: RunnerUnderTest) => void): void {
+  for (const state of runnerStates()) {
+    if (state.status === 'unavailable') {
+      describe(`${title} [${state.id}]`, () => {
+        // A runner asked for by name must load; a default one that cannot is shown as skipped, with the reason.
+        if (state.explicit) {
+          it(`loads the ${state.id} runner`, () => {
+            throw new Error(`${state.id} is unavailable: ${state.reason}`);
+          });
+        } else {
+          it.skip(`is not checked on ${state.id}: unavailable here (${state.reason})`, () => undefined);
+        }
+      });
+      continue;
+    }
+    describe(`${title} [${state.name}]`, () => {
+      const instances = new Map<string, Promise<Gpt2Runner>>();
+      const runner: RunnerUnderTest = {
+        name: state.name!,
+        backend: state.backend!,
+        on(model) {
+          let r = instances.get(model);
+          if (!r) {
+            r = (async () => {
+              const created = await runnerSource(state.id).create();
+              await created.load(loadModel(model));
+              return created;
+            })();
+            instances.set(model, r);
+          }
+          return r;
+        },
+        exposes: (capability) => !state.notExposed.includes(capability),
+        forwardCases: () => forwardCases().filter((c) => runner.runs(c.info.model)),
+        runs: (model) => state.unsupportedModels[model] === undefined,
+      };
+      for (const [model, why] of Object.entries(state.unsupportedModels)) {
+        it.skip(`is not checked on the ${model} cases: ${why}`, () => undefined);
+      }
+      afterAll(async () => {
+        for (const r of instances.values()) await (await r.catch(() => undefined))?.dispose();
+      });
+      body(runner);
+    });
+  }
+}
+
+/**
+ * A test that needs one capability of the runner: when the runner does not expose it, the test is
+ * skipped with "not exposed" in its title and recorded as such, never passed.
+ */
+export function itWhenExposed(
+  runner: RunnerUnderTest,
+  capability: Capability,
+  where: { component: string; case: string },
+  title: string,
+  fn: () => Promise<void>,
+): void {
+  if (runner.exposes(capability)) {
+    it(title, fn);
+    return;
+  }
+  record({ runner: runner.name, component: where.component, case: where.case, tensor: capability, status: 'not-exposed', reason: `${runner.name} does not expose ${capability}` });
+  it.skip(`${title} (not exposed by ${runner.name}: ${capability})`, () => undefined);
+}
