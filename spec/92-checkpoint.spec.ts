@@ -50,6 +50,26 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
     expect(w.get('h.0.ln_1.weight').data).toEqual(tensors['h.0.ln_1.weight']!.data);
   });
 
+  it('accepts F16, BF16 and F64 tensors, and names without a prefix, as Hub checkpoints come', () => {
+    const mixed = loadCheckpoint(join(fixturesDir(), 'safetensors', 'gpt2-mini-mixed'));
+    const original = loadCheckpoint(join(fixturesDir(), loadManifest().models['gpt2-mini']!.path));
+    expect(mixed.config).toEqual(original.config);
+    // Each tensor was rounded from the F32 original by Python: within half an ulp of its storage dtype.
+    const halfUlp: [RegExp, number, number][] = [
+      [/^(wte\.|h\.0\.)/, 2 ** -11, 2 ** -25], // F16, with its subnormal spacing
+      [/^(wpe\.|h\.1\.)/, 2 ** -8, 0], // BF16
+      [/^ln_f\./, 0, 0], // F64 holds the F32 value exactly
+    ];
+    for (const name of original.names()) {
+      const [, rel, abs] = halfUlp.find(([p]) => p.test(name)) ?? [/./, 0, 0];
+      const a = mixed.get(name).data;
+      const e = original.get(name).data;
+      for (let i = 0; i < e.length; i++) {
+        if (!(Math.abs(a[i]! - e[i]!) <= rel * Math.abs(e[i]!) + abs)) throw new Error(`${name}[${i}]: ${a[i]} is not ${e[i]} rounded`);
+      }
+    }
+  });
+
   describe('names what is wrong with a checkpoint that is not GPT-2', () => {
     it('a missing tensor', () => {
       const tensors = all();
