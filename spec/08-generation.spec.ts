@@ -27,7 +27,7 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
       it('predicts the greedy next token: the argmax of the last logits, ties to the lowest id', async () => {
         const r = await runner.on(c.info.model);
         const { logits } = await r.forward(c.get('input_ids'));
-        expect(greedyNext(logits)).toEqual(Array.from(c.get('next.input_ids').data));
+        expect(greedyNext(logits).map((id) => [id])).toEqualGoldenIds(rowsOf(c.get('next.input_ids')), { tensor: 'next.input_ids', component: 'generation', runner: runner.name, case: c.id });
       });
 
       it('feeds only the next token with the cache and gets the golden next logits', async () => {
@@ -41,7 +41,7 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
         const r = await runner.on(c.info.model);
         const golden = rowsOf(c.get('generate.output_ids'));
         const generated = await generateGreedy(r, rowsOf(c.get('input_ids')), golden[0]!.length - c.info.tokens);
-        expect(generated).toEqual(golden);
+        expect(generated).toEqualGoldenIds(golden, { tensor: 'generate.output_ids', component: 'generation', runner: runner.name, case: c.id });
       });
     });
   }

@@ -26,7 +26,8 @@ function cell(results) {
     return `FAIL ${fails.length}/${results.length}${worst.length ? ` (max err ${Math.max(...worst).toExponential(1)})` : ''}`;
   }
   const parts = [];
-  if (by('pass').length) parts.push(`pass ${maxUsage > 0 ? `${(maxUsage * 100).toPrecision(2)}%` : ''}`.trim());
+  const measured = by('pass').some((r) => typeof r.usage === 'number');
+  if (by('pass').length) parts.push(measured ? `pass ${(maxUsage * 100).toPrecision(2)}%` : 'pass');
   if (by('known-divergence').length) parts.push(`known divergence ${by('known-divergence').length}`);
   if (by('not-exposed').length) parts.push(`not exposed ${by('not-exposed').length}`);
   if (by('skipped').length) parts.push(`skipped ${by('skipped').length}`);
@@ -49,7 +50,7 @@ class ConformanceReporter {
 
   onTestResult(test, result) {
     for (const t of result.testResults) {
-      if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo') this.skipped.push(t.fullName);
+      if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo') this.skipped.push(t.title);
     }
   }
 
@@ -84,8 +85,11 @@ class ConformanceReporter {
       for (const d of divergences) out.push(`  ${d.runner} ${d.case}: ${d.reason ?? ''}`);
     }
     if (this.skipped.length) {
+      // The same reason repeats across spec files; count it once per distinct title.
+      const counts = new Map();
+      for (const title of this.skipped) counts.set(title, (counts.get(title) ?? 0) + 1);
       out.push('', `Skipped (${this.skipped.length}), each with its reason:`);
-      for (const s of this.skipped) out.push(`  ${s}`);
+      for (const [title, n] of counts) out.push(`  ${n > 1 ? `${n}× ` : ''}${title}`);
     }
     process.stdout.write(`${out.join('\n')}\n`);
     if (process.env.GPT2_SPEC_REPORT_JSON) {

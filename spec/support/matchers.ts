@@ -35,10 +35,26 @@ function toMatchGolden(actual: unknown, expected: Tensor, how: GoldenExpectation
   return { pass: c.pass, message: () => describeComparison(`${how.tensor} (${how.runner}, ${how.case})`, c, tol) };
 }
 
-expect.extend({ toMatchGolden });
+/** Token ids must match exactly: a generated continuation, or a greedy choice. */
+function toEqualGoldenIds(actual: unknown, expected: readonly (readonly number[])[], how: Omit<GoldenExpectation, 'tolerance'>) {
+  const a = actual as number[][];
+  const pass = Array.isArray(a) && a.length === expected.length && expected.every((row, b) => row.length === a[b]?.length && row.every((id, t) => a[b]![t] === id));
+  const firstDiff = () => {
+    for (let b = 0; b < expected.length; b++) {
+      const t = expected[b]!.findIndex((id, i) => a?.[b]?.[i] !== id);
+      if (t >= 0) return `sequence ${b}, position ${t}: got ${a?.[b]?.[t]}, golden ${expected[b]![t]}`;
+    }
+    return 'the lengths differ';
+  };
+  record({ runner: how.runner, component: how.component, case: how.case, tensor: how.tensor, status: pass ? 'pass' : 'fail', reason: pass ? undefined : firstDiff() });
+  return { pass, message: () => `${how.tensor} (${how.runner}, ${how.case}): ${pass ? 'ids match' : firstDiff()}\n  got    ${JSON.stringify(a)}\n  golden ${JSON.stringify(expected)}` };
+}
+
+expect.extend({ toMatchGolden, toEqualGoldenIds });
 
 declare module 'expect' {
   interface Matchers<R> {
     toMatchGolden(expected: Tensor, how: GoldenExpectation): R;
+    toEqualGoldenIds(expected: readonly (readonly number[])[], how: Omit<GoldenExpectation, 'tolerance'>): R;
   }
 }
