@@ -9,6 +9,7 @@ import type { AttentionTrace, Gpt2Runner } from '../../runners/contract';
 import { NotExposedError } from '../../runners/errors';
 import { runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { ids } from '../../runners/tensor';
+import { componentTimeLimitMs, timeLimited, withTimeLimit } from '../../runners/time-limit';
 import { loadModel, modelNames } from './fixtures';
 
 export const METHODS = ['embed', 'layerNorm', 'attention', 'mlp', 'block', 'lmHead', 'forward'] as const;
@@ -62,7 +63,9 @@ export async function probeRunners(): Promise<RunnerState[]> {
     let probed = false;
     try {
       for (const model of models) {
-        const runner = await runnerSource(id).create();
+        // A short limit here: the probe only makes tiny calls, and a hanging adapter should not stall the whole run.
+        const limit = Math.min(componentTimeLimitMs(), 10_000);
+        const runner = timeLimited(await withTimeLimit(Promise.resolve(runnerSource(id).create()), componentTimeLimitMs(), `creating ${id}`), limit);
         state.name = runner.name;
         try {
           await runner.load(loadModel(model));

@@ -19,18 +19,19 @@ export interface ResultRecord {
   usage?: number;
   tolerance?: { atol: number; rtol: number };
   reason?: string;
+  /** The full name of the test that made the record (filled in by record()). */
+  test?: string;
 }
 
-export interface RunnerRecord {
-  kind: 'runner';
-  name: string;
-  backend: string;
-  status: 'available' | 'unavailable';
-  reason?: string;
-}
-
-export function record(entry: ResultRecord | RunnerRecord): void {
+export function record(entry: ResultRecord): void {
   const file = process.env.GPT2_SPEC_RECORD;
   if (!file) return;
-  appendFileSync(file, `${JSON.stringify('kind' in entry ? entry : { kind: 'result', ...entry })}\n`);
+  const line = { kind: 'result', test: currentTest(), ...entry };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
+/** The running test's full name, when called inside a test (jest's expect state knows it). */
+function currentTest(): string | undefined {
+  const state = (globalThis as { expect?: { getState?: () => { currentTestName?: string } } }).expect?.getState?.();
+  return state?.currentTestName;
 }

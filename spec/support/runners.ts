@@ -5,6 +5,7 @@
 import { afterAll, describe, it } from '@jest/globals';
 import type { Gpt2Runner } from '../../runners/contract';
 import { runnerSource } from '../../runners/registry';
+import { timeLimited } from '../../runners/time-limit';
 import { loadModel, type GoldenCase } from './fixtures';
 import { forwardCases } from './goldens';
 import { type Capability, runnerStates } from './probe';
@@ -47,7 +48,7 @@ export function describeEachRunner(title: string, body: (runner: RunnerUnderTest
           let r = instances.get(model);
           if (!r) {
             r = (async () => {
-              const created = await runnerSource(state.id).create();
+              const created = timeLimited(await runnerSource(state.id).create());
               await created.load(loadModel(model));
               return created;
             })();

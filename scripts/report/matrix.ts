@@ -1,0 +1,71 @@
+/** The conformance matrix for the terminal: building blocks as rows, runners as columns. */
+import { componentRank, type Report, type ResultEntry } from './model';
+
+/** One cell: pass with the share of tolerance used, fail with the max error, not exposed, known divergence, or error. */
+export function cellText(results: ResultEntry[]): string {
+  if (results.length === 0) return '-';
+  const by = (s: ResultEntry['status']) => results.filter((r) => r.status === s);
+  const errors = by('error');
+  const fails = by('fail');
+  if (fails.length > 0) {
+    const worst = Math.max(...fails.map((r) => r.maxAbsError ?? NaN).filter((e) => Number.isFinite(e)));
+    return `FAIL ${fails.length}/${results.length}${Number.isFinite(worst) ? ` max err ${worst.toExponential(1)}` : ''}`;
+  }
+  if (errors.length > 0) return `ERROR ${errors.length}`;
+  const parts: string[] = [];
+  const passes = by('pass');
+  if (passes.length) {
+    const usages = passes.map((r) => r.usage).filter((u): u is number => typeof u === 'number' && Number.isFinite(u));
+    parts.push(usages.length ? `pass ${formatPercent(Math.max(...usages))}` : 'pass');
+  }
+  if (by('known-divergence').length) parts.push(`known divergence ${by('known-divergence').length}`);
+  if (by('not-exposed').length) parts.push('not exposed');
+  return parts.join(', ');
+}
+
+export function formatPercent(usage: number): string {
+  const p = usage * 100;
+  if (p === 0) return '0%';
+  if (p < 0.01) return '<0.01%';
+  return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length));
+
+export function renderMatrix(report: Report): string {
+  const out: string[] = ['', 'gpt2-spec conformance', '', 'Runners:'];
+  for (const r of report.runners) {
+    out.push(`  ${pad(r.name, 16)}${r.status === 'unavailable' ? `unavailable: ${r.reason}` : `${r.status.toUpperCase()}  ${r.backend ?? ''}`}`);
+    if (r.notExposed.length) out.push(`  ${pad('', 16)}not exposed: ${r.notExposed.join(', ')}`);
+    for (const [model, why] of Object.entries(r.unsupportedModels)) out.push(`  ${pad('', 16)}not run on ${model}: ${why}`);
+  }
+  for (const t of report.tokenizers) out.push(`  ${pad(t.name, 16)}${t.status.toUpperCase()}  tokenizer`);
+
+  const columns = [...new Set(report.results.map((r) => r.runner))];
+  const components = [...new Set(report.results.map((r) => r.component))].sort((a, b) => componentRank(a) - componentRank(b) || a.localeCompare(b));
+  if (columns.length > 0) {
+    const cells = components.map((c) => columns.map((r) => cellText(report.results.filter((x) => x.component === c && x.runner === r))));
+    const widths = columns.map((name, j) => Math.max(name.length, ...cells.map((row) => row[j]!.length)) + 2);
+    out.push('', pad('building block', 20) + columns.map((name, j) => pad(name, widths[j]!)).join(''));
+    components.forEach((c, i) => out.push(pad(c, 20) + cells[i]!.map((cell, j) => pad(cell, widths[j]!)).join('')));
+    out.push('', 'pass N% = the largest share of the tolerance used (a correct float32 runner stays under 10%).');
+  }
+  const divergences = report.results.filter((r) => r.status === 'known-divergence');
+  if (divergences.length) {
+    out.push('', `Known divergences (${divergences.length}):`);
+    for (const d of divergences) out.push(`  ${d.runner} ${d.case}: ${d.reason ?? ''}`);
+  }
+  const problems = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
+  if (problems.length) {
+    out.push('', `Failures (${problems.length}):`);
+    for (const p of problems.slice(0, 30)) out.push(`  ${p.runner} ${p.component} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${(p.reason ?? '').split('\n')[0]}`);
+    if (problems.length > 30) out.push(`  ... and ${problems.length - 30} more (see the JSON report)`);
+  }
+  if (report.skipped.length) {
+    out.push('', `Skipped (${report.skipped.reduce((n, s) => n + s.count, 0)}), each with its reason:`);
+    for (const s of report.skipped) out.push(`  ${s.count > 1 ? `${s.count}× ` : ''}${s.title}`);
+  }
+  const s = report.summary;
+  out.push('', `Results: ${s.pass} pass, ${s.fail} fail, ${s.error} error, ${s['not-exposed']} not exposed, ${s['known-divergence']} known divergence`);
+  return `${out.join('\n')}\n`;
+}
