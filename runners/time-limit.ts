@@ -16,8 +16,8 @@ export function componentTimeLimitMs(env = process.env.GPT2_SPEC_COMPONENT_TIMEO
 export function withTimeLimit<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const limit = new Promise<never>((_, reject) => {
+    // Not unref'd: a call that never settles must still end in this error, not in a silently empty event loop.
     timer = setTimeout(() => reject(new TimeLimitError(`${what} did not finish within ${ms / 1000} s`)), ms);
-    timer.unref();
   });
   return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }

@@ -13,7 +13,7 @@ import { layersOf } from './support/goldens';
 import { shiftScaleAllowance } from './support/layer-norm-bound';
 import { describeEachRunner } from './support/runners';
 
-describeEachRunner('LayerNorm: (x − mean) / √(var + ε) · γ + β over each position', (runner) => {
+describeEachRunner('LayerNorm: (x − mean) / √(var + ε) · γ + β over each position', { methods: ['layerNorm'], component: 'layer_norm' }, (runner) => {
   for (const c of runner.forwardCases()) {
     describe(`on ${c.id}`, () => {
       for (const i of layersOf(c)) {

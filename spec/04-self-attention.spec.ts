@@ -23,7 +23,7 @@ const TRACE_STEPS = [
   ['context', 'attention.context', 'mixes the values by the weights and merges the heads back side by side'],
 ] as const;
 
-describeEachRunner('Self-attention: each position looks back at the positions before it', (runner) => {
+describeEachRunner('Self-attention: each position looks back at the positions before it', { methods: ['attention'], component: 'attention.output' }, (runner) => {
   for (const c of runner.forwardCases()) {
     for (const i of layersOf(c)) {
       describe(`in block ${i} of ${c.id}`, () => {
@@ -45,8 +45,8 @@ describeEachRunner('Self-attention: each position looks back at the positions be
     }
   }
 
-  describe('is causal and treats the sequences of a batch apart', () => {
-    const c = runner.forwardCases().find((x) => x.info.tokens >= 6) ?? runner.forwardCases()[0]!;
+  describe('weighs the keys by a probability distribution, whatever the input', () => {
+    const c = runner.forwardCases()[0]!;
     itWhenExposed(runner, 'trace.weights', { component: 'attention.weights', case: 'random inputs' }, 'on any input of any length, weighs the keys by a distribution with exactly 0 on future positions', async () => {
       const r = await runner.on(c.info.model);
       const D = c.config.nEmbd;
@@ -63,7 +63,12 @@ describeEachRunner('Self-attention: each position looks back at the positions be
         { numRuns: 15 },
       );
     });
+  });
+});
 
+describeEachRunner('Self-attention is causal, and keeps the sequences of a batch apart', { methods: ['forward'], component: 'forward.logits' }, (runner) => {
+  describe('in the whole model', () => {
+    const c = runner.forwardCases().find((x) => x.info.tokens >= 6) ?? runner.forwardCases()[0]!;
     it('never lets a later token change an earlier output', async () => {
       const r = await runner.on(c.info.model);
       const T = c.info.tokens;

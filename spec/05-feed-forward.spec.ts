@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { layersOf, positions } from './support/goldens';
 import { describeEachRunner } from './support/runners';
 
-describeEachRunner('Feed-forward network: widen to 4·D, GELU, project back, position by position', (runner) => {
+describeEachRunner('Feed-forward network: widen to 4·D, GELU, project back, position by position', { methods: ['mlp'], component: 'mlp.output' }, (runner) => {
   for (const c of runner.forwardCases()) {
     for (const i of layersOf(c)) {
       describe(`in block ${i} of ${c.id}`, () => {

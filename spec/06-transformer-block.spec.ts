@@ -7,11 +7,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Tensor } from '../runners/contract';
 import { layersOf } from './support/goldens';
-import { describeEachRunner } from './support/runners';
+import { describeEachRunner, itWhenExposed } from './support/runners';
 
 const add = (a: Tensor, b: Tensor): Tensor => ({ dtype: 'float64', shape: a.shape, data: Float64Array.from(a.data, (v, i) => v + b.data[i]!) });
 
-describeEachRunner('Transformer block: x + attn(ln_1(x)), then + mlp(ln_2(·))', (runner) => {
+describeEachRunner('Transformer block: x + attn(ln_1(x)), then + mlp(ln_2(·))', { methods: ['block'], component: 'block' }, (runner) => {
   for (const c of runner.forwardCases()) {
     for (const i of layersOf(c)) {
       describe(`block ${i} of ${c.id}`, () => {
@@ -20,7 +20,7 @@ describeEachRunner('Transformer block: x + attn(ln_1(x)), then + mlp(ln_2(·))',
           expect(await r.block(c.get(`h.${i}.input`), i)).toMatchGolden(c.get(`h.${i}.output`), { tensor: `h.${i}.output`, component: 'block', runner: runner.name, case: c.id });
         });
 
-        it('is made of the runner\'s own parts: the residual connections add attention and the feed-forward network to the stream', async () => {
+        itWhenExposed(runner, ['attention', 'layerNorm', 'mlp'], { component: 'block', case: c.id }, 'is made of the runner\'s own parts: the residual connections add attention and the feed-forward network to the stream', async () => {
           const r = await runner.on(c.info.model);
           const x = c.get(`h.${i}.input`);
           const residual = add(x, (await r.attention(await r.layerNorm(x, `h.${i}.ln_1`), i)).output);

@@ -4,27 +4,27 @@
  * its own: it is tied to wte. The forward pass chains everything: ids → embedding → n_layer blocks →
  * ln_f → logits, and returns each layer's keys and values as the KV cache.
  */
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect } from '@jest/globals';
 import { float64 } from '../runners/tensor';
 import { loadModel } from './support/fixtures';
 import { layersOf } from './support/goldens';
-import { describeEachRunner } from './support/runners';
+import { describeEachRunner, itWhenExposed } from './support/runners';
 
-describeEachRunner('LM head and forward pass: ln_f(h) · wteᵀ gives a logit for every token', (runner) => {
+describeEachRunner('LM head and forward pass: ln_f(h) · wteᵀ gives a logit for every token', { methods: [], component: 'lm_head' }, (runner) => {
   for (const c of runner.forwardCases()) {
     describe(`on ${c.id}`, () => {
-      it('scores the ln_f output against every token embedding (the head tied to wte)', async () => {
+      itWhenExposed(runner, 'lmHead', { component: 'lm_head', case: c.id }, 'scores the ln_f output against every token embedding (the head tied to wte)', async () => {
         const r = await runner.on(c.info.model);
         expect(await r.lmHead(c.get('ln_f.output'))).toMatchGolden(c.get('logits'), { tensor: 'logits', component: 'lm_head', runner: runner.name, case: c.id });
       });
 
-      it('runs the whole model from ids to logits', async () => {
+      itWhenExposed(runner, 'forward', { component: 'forward.logits', case: c.id }, 'runs the whole model from ids to logits', async () => {
         const r = await runner.on(c.info.model);
         const { logits } = await r.forward(c.get('input_ids'));
         expect(logits).toMatchGolden(c.get('logits'), { tensor: 'logits', component: 'forward.logits', runner: runner.name, case: c.id });
       });
 
-      it('returns every layer\'s keys and values as the cache for the next step', async () => {
+      itWhenExposed(runner, 'forward', { component: 'forward.present', case: c.id }, 'returns every layer\'s keys and values as the cache for the next step', async () => {
         const r = await runner.on(c.info.model);
         const { present } = await r.forward(c.get('input_ids'));
         expect(present.keys).toHaveLength(c.config.nLayer);
@@ -39,7 +39,7 @@ describeEachRunner('LM head and forward pass: ln_f(h) · wteᵀ gives a logit fo
 
   describe('is tied to the token embedding', () => {
     const model = runner.forwardCases()[0]!.info.model;
-    it('gives, for the unit vector along dimension d, the column d of wte as logits', async () => {
+    itWhenExposed(runner, 'lmHead', { component: 'lm_head', case: `${model}/unit` }, 'gives, for the unit vector along dimension d, the column d of wte as logits', async () => {
       const r = await runner.on(model);
       const w = loadModel(model);
       const { vocabSize: V, nEmbd: D } = w.config;
@@ -55,7 +55,7 @@ describeEachRunner('LM head and forward pass: ln_f(h) · wteᵀ gives a logit fo
 
   describe('is deterministic', () => {
     const c = runner.forwardCases()[0]!;
-    it('gives bit-identical logits when run twice on the same ids', async () => {
+    itWhenExposed(runner, 'forward', { component: 'forward.logits', case: c.id }, 'gives bit-identical logits when run twice on the same ids', async () => {
       const r = await runner.on(c.info.model);
       const first = (await r.forward(c.get('input_ids'))).logits;
       const second = (await r.forward(c.get('input_ids'))).logits;

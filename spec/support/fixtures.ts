@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DType, Gpt2Config, Gpt2Weights, Tensor } from '../../runners/contract';
 import { FixtureError } from '../../runners/errors';
+import { packageRoot } from '../../runners/paths';
 import { loadCheckpoint } from '../../runners/weights/checkpoint';
 import { readSafetensors, type SafetensorsFile } from '../../runners/weights/safetensors';
 
@@ -40,7 +41,7 @@ export interface Manifest {
   [extra: string]: unknown;
 }
 
-export const fixturesDir = (): string => resolve(process.env.GPT2_SPEC_FIXTURES ?? join(__dirname, '..', '..', 'fixtures'));
+export const fixturesDir = (): string => resolve(process.env.GPT2_SPEC_FIXTURES ?? join(packageRoot(), 'fixtures'));
 
 let manifest: Manifest | undefined;
 

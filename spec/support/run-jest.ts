@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../../runners/paths';
 
 export interface JestAssertion {
   fullName: string;
@@ -16,7 +17,7 @@ export interface JestRun {
   stderr: string;
 }
 
-const root = resolve(__dirname, '..', '..');
+const root = packageRoot();
 
 export function runJest(files: string[], env: Record<string, string>): JestRun {
   const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-inner-')), 'results.json');

@@ -24,7 +24,11 @@ export interface RunnerUnderTest {
   runs(model: string): boolean;
 }
 
-export function describeEachRunner(title: string, body: (runner: RunnerUnderTest) => void): void {
+/**
+ * `needs` names the contract methods the whole describe relies on; a runner that does not expose one of
+ * them gets a single skipped test saying so (and a "not exposed" record for `component`), not failures.
+ */
+export function describeEachRunner(title: string, needs: { methods: Capability[]; component: string }, body: (runner: RunnerUnderTest) => void): void {
   for (const state of runnerStates()) {
     if (state.status === 'unavailable') {
       describe(`${title} [${state.id}]`, () => {
@@ -36,6 +40,14 @@ export function describeEachRunner(title: string, body: (runner: RunnerUnderTest
         } else {
           it.skip(`is not checked on ${state.id}: unavailable here (${state.reason})`, () => undefined);
         }
+      });
+      continue;
+    }
+    const missing = needs.methods.filter((m) => state.notExposed.includes(m));
+    if (missing.length > 0) {
+      describe(`${title} [${state.name}]`, () => {
+        record({ runner: state.name!, component: needs.component, case: 'all', status: 'not-exposed', reason: `${state.name} does not expose ${missing.join(', ')}` });
+        it.skip(`is not checked on ${state.name}: not exposed (${missing.join(', ')})`, () => undefined);
       });
       continue;
     }
@@ -77,15 +89,16 @@ export function describeEachRunner(title: string, body: (runner: RunnerUnderTest
  */
 export function itWhenExposed(
   runner: RunnerUnderTest,
-  capability: Capability,
+  capability: Capability | Capability[],
   where: { component: string; case: string },
   title: string,
   fn: () => Promise<void>,
 ): void {
-  if (runner.exposes(capability)) {
+  const missing = [capability].flat().filter((c) => !runner.exposes(c));
+  if (missing.length === 0) {
     it(title, fn);
     return;
   }
-  record({ runner: runner.name, component: where.component, case: where.case, tensor: capability, status: 'not-exposed', reason: `${runner.name} does not expose ${capability}` });
-  it.skip(`${title} (not exposed by ${runner.name}: ${capability})`, () => undefined);
+  record({ runner: runner.name, component: where.component, case: where.case, tensor: missing.join(', '), status: 'not-exposed', reason: `${runner.name} does not expose ${missing.join(', ')}` });
+  it.skip(`${title} (not exposed by ${runner.name}: ${missing.join(', ')})`, () => undefined);
 }
