@@ -14,6 +14,8 @@ export interface GoldenExpectation {
   case: string;
   /** Overrides the manifest's tolerance (only the tolerance tests themselves do this). */
   tolerance?: Tolerance;
+  /** Keep the runner's output in the record, for the HTML report's pictures (small tensors only). */
+  keep?: boolean;
 }
 
 function toMatchGolden(actual: unknown, expected: Tensor, how: GoldenExpectation) {
@@ -31,6 +33,7 @@ function toMatchGolden(actual: unknown, expected: Tensor, how: GoldenExpectation
     usage: c.usage,
     tolerance: tol,
     reason: c.pass ? undefined : describeComparison(how.tensor, c, tol),
+    sample: how.keep && c.problem === undefined ? { shape: [...(actual as Tensor).shape], data: Array.from((actual as Tensor).data) } : undefined,
   });
   return { pass: c.pass, message: () => describeComparison(`${how.tensor} (${how.runner}, ${how.case})`, c, tol) };
 }

@@ -21,6 +21,8 @@ export interface ResultRecord {
   reason?: string;
   /** The full name of the test that made the record (filled in by record()). */
   test?: string;
+  /** The runner's output itself, kept for the HTML report's pictures (only for the tensors the spec marks). */
+  sample?: { shape: number[]; data: number[] };
 }
 
 export function record(entry: ResultRecord): void {
