@@ -3,7 +3,8 @@
  * backend: the runner's name is in each test's title, so a failure says which runner failed.
  */
 import { afterAll, describe, it } from '@jest/globals';
-import type { Gpt2Runner } from '../../runners/contract';
+import type { Gpt2Runner, Gpt2Weights } from '../../runners/contract';
+import { loadCheckpoint } from '../../runners/weights/checkpoint';
 import { runnerSource } from '../../runners/registry';
 import { timeLimited } from '../../runners/time-limit';
 import { loadModel, type GoldenCase } from './fixtures';
@@ -17,6 +18,8 @@ export interface RunnerUnderTest {
   backend: string;
   /** The runner loaded with a fixture model; one instance per model, created on first use and disposed after the file. */
   on(model: string): Promise<Gpt2Runner>;
+  /** The runner loaded with a checkpoint folder outside the fixtures (e.g. the pretrained gpt2). */
+  onCheckpoint(dir: string): Promise<Gpt2Runner>;
   exposes(capability: Capability): boolean;
   /** The forward cases of the models this runner runs; the others become skipped tests that say why. */
   forwardCases(): GoldenCase[];
@@ -53,21 +56,23 @@ export function describeEachRunner(title: string, needs: { methods: Capability[]
     }
     describe(`${title} [${state.name}]`, () => {
       const instances = new Map<string, Promise<Gpt2Runner>>();
+      const loaded = (key: string, weights: () => Gpt2Weights): Promise<Gpt2Runner> => {
+        let r = instances.get(key);
+        if (!r) {
+          r = (async () => {
+            const created = timeLimited(await runnerSource(state.id).create());
+            await created.load(weights());
+            return created;
+          })();
+          instances.set(key, r);
+        }
+        return r;
+      };
       const runner: RunnerUnderTest = {
         name: state.name!,
         backend: state.backend!,
-        on(model) {
-          let r = instances.get(model);
-          if (!r) {
-            r = (async () => {
-              const created = timeLimited(await runnerSource(state.id).create());
-              await created.load(loadModel(model));
-              return created;
-            })();
-            instances.set(model, r);
-          }
-          return r;
-        },
+        on: (model) => loaded(model, () => loadModel(model)),
+        onCheckpoint: (dir) => loaded(`checkpoint:${dir}`, () => loadCheckpoint(dir)),
         exposes: (capability) => !state.notExposed.includes(capability),
         forwardCases: () => forwardCases().filter((c) => runner.runs(c.info.model)),
         runs: (model) => state.unsupportedModels[model] === undefined,
