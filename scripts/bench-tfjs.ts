@@ -1,0 +1,148 @@
+/**
+ * Benchmarks the TensorFlow.js runner on GPT-2 small's shape (12 layers, D 768, 12 heads, vocab 50257,
+ * 1024 positions) with seeded random weights built here at run time (nothing is stored or downloaded):
+ * one T-token forward (cold, then warm), the LM head alone, and greedy decoding with the KV cache.
+ *
+ *   node -r esbuild-register scripts/bench-tfjs.ts [--backend node-gpu|node|wasm|cpu] [--size gpt2|small]
+ *       [--tokens 128] [--new 32] [--repeat 3] [--naive-lm-head]
+ *
+ * Without --backend, the runner's own choice runs (GPT2_TFJS_BACKEND, or the best backend here).
+ * The cpu backend takes ~40 s per GPT-2-small forward, so on cpu the default size is `small`
+ * (2 layers, D 256, 4 heads, the full vocabulary); pass --size gpt2 to insist.
+ * --naive-lm-head also times matMul(x, wte, false, true), the product the transposed copy avoids.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Gpt2Config, Tensor } from '../runners/contract';
+import { float32, ids } from '../runners/tensor';
+import { createTfjsRunner, type TfjsBackendChoice } from '../runners/tfjs';
+import { expectedShapes, weightsFromRecord } from '../runners/weights/checkpoint';
+
+const SIZES: Record<'gpt2' | 'small', Gpt2Config> = {
+  gpt2: { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEpsilon: 1e-5 },
+  small: { vocabSize: 50257, nPositions: 1024, nEmbd: 256, nLayer: 2, nHead: 4, layerNormEpsilon: 1e-5 },
+};
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+
+/** mulberry32: a small seeded PRNG, so that every run builds the same weights. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** GPT-2-shaped weights as HF initializes them: N(0, 0.02) matrices, small biases, LayerNorm γ ≈ 1, β ≈ 0. */
+function seededWeights(config: Gpt2Config, seed = 1729) {
+  const random = prng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()); // Box–Muller
+  const record: Record<string, Tensor> = {};
+  for (const [name, shape] of expectedShapes(config)) {
+    const t = float32(shape);
+    const isNorm = /(^|\.)ln_(1|2|f)\.weight$/.test(name);
+    const isBias = name.endsWith('.bias');
+    for (let i = 0; i < t.data.length; i++) t.data[i] = isNorm ? 1 + 0.1 * normal() : isBias ? 0.01 * normal() : 0.02 * normal();
+    record[name] = t;
+  }
+  return weightsFromRecord(config, record, 'seeded GPT-2 weights');
+}
+
+const ms = (t0: number) => performance.now() - t0;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
+
+function argmaxLast(logits: Tensor): number {
+  const V = logits.shape[2]!;
+  const row = logits.data.subarray(logits.data.length - V);
+  let best = 0;
+  for (let v = 1; v < V; v++) if (row[v]! > row[best]!) best = v;
+  return best;
+}
+
+async function main(): Promise<void> {
+  const backend = arg('backend') as TfjsBackendChoice | undefined;
+  const runner = await createTfjsRunner(backend ? { backend } : {});
+  const onCpu = runner.engineBackend === 'cpu';
+  const sizeName = (arg('size') ?? (onCpu ? 'small' : 'gpt2')) as keyof typeof SIZES;
+  const config = SIZES[sizeName];
+  if (!config) throw new Error(`--size must be gpt2 or small`);
+  const T = Number(arg('tokens') ?? 128);
+  const newTokens = Number(arg('new') ?? 32);
+  const repeat = Number(arg('repeat') ?? 3);
+
+  console.log(`backend: ${runner.backend}`);
+  console.log(`model: ${sizeName === 'gpt2' ? 'GPT-2 small shape' : 'a small shape'} (${config.nLayer} layers, D ${config.nEmbd}, ${config.nHead} heads, vocab ${config.vocabSize}, ${config.nPositions} positions), seeded random weights`);
+  if (onCpu && sizeName !== 'gpt2') console.log('note: the cpu backend runs a GPT-2-small forward in ~40 s; this is the small shape (--size gpt2 to insist)');
+
+  let t0 = performance.now();
+  const weights = seededWeights(config);
+  const buildMs = ms(t0);
+  t0 = performance.now();
+  await runner.load(weights);
+  console.log(`weights: built in ${fmt(buildMs)}, loaded in ${fmt(ms(t0))}; ${tf.memory().numTensors} tensors held`);
+
+  const random = prng(7);
+  const prompt = ids([Array.from({ length: T }, () => Math.floor(random() * config.vocabSize))]);
+  const baseline = tf.memory().numTensors;
+
+  t0 = performance.now();
+  await runner.forward(prompt);
+  const cold = ms(t0);
+  const warm: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    t0 = performance.now();
+    await runner.forward(prompt);
+    warm.push(ms(t0));
+  }
+  console.log(`forward, T=${T}: first ${fmt(cold)} (one-time setup: on wasm, XNNPACK packs each weight matrix), then median ${fmt(median(warm))} of ${repeat} [${warm.map(fmt).join(', ')}]`);
+
+  const x = (await runner.embed(prompt)) as Tensor;
+  const lm: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    t0 = performance.now();
+    await runner.lmHead(x);
+    lm.push(ms(t0));
+  }
+  console.log(`lmHead alone, T=${T}: median ${fmt(median(lm))} [${lm.map(fmt).join(', ')}]`);
+
+  if (flag('naive-lm-head')) {
+    const wte = tf.tensor2d(weights.get('wte.weight').data as Float32Array, weights.get('wte.weight').shape as [number, number]);
+    const rows = tf.tensor2d(x.data as Float32Array, [T, config.nEmbd]);
+    t0 = performance.now();
+    const y = tf.matMul(rows, wte, false, true);
+    await y.data();
+    console.log(`naive LM head matMul(x, wte, false, true), T=${T}: ${fmt(ms(t0))}`);
+    tf.dispose([wte, rows, y]);
+  }
+
+  // Greedy decoding: the prompt once, then one token at a time against the growing cache.
+  t0 = performance.now();
+  let step = await runner.forward(prompt);
+  const prefill = ms(t0);
+  const generated: number[] = [];
+  t0 = performance.now();
+  for (let i = 0; i < newTokens; i++) {
+    const next = argmaxLast(step.logits);
+    generated.push(next);
+    step = await runner.forward(ids([[next]]), step.present);
+  }
+  const decode = ms(t0);
+  console.log(`decode with the KV cache: ${newTokens} new tokens after a ${T}-token prompt in ${fmt(decode)} = ${((newTokens * 1000) / decode).toFixed(1)} tokens/s (prompt ${fmt(prefill)})`);
+
+  const leaked = tf.memory().numTensors - baseline;
+  await runner.dispose();
+  console.log(`tensors: ${leaked} left over by the calls; ${tf.memory().numTensors} after dispose`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
