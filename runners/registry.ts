@@ -2,12 +2,14 @@
  * The built-in runners, and the one way any runner is found: by built-in name, or by the path of an
  * adapter module. The spec (GPT2_SPEC_RUNNERS) and the command line load adapters through this code.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Gpt2Runner } from './contract';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import type { Gpt2Runner, Gpt2Tokenizer } from './contract';
 import { Gpt2SpecError } from './errors';
 import { ReferenceRunner } from './reference/runner';
+import { builtinTokenizers } from './tokenizers';
 
 export type RunnerFactory = () => Gpt2Runner | Promise<Gpt2Runner>;
 
@@ -15,6 +17,8 @@ export interface BuiltinRunner {
   /** One line for --help and the report. */
   description: string;
   create: RunnerFactory;
+  /** False for a runner that only duplicates another one here; it is checked when asked for by name. */
+  byDefault?: boolean;
 }
 
 /**
@@ -38,6 +42,11 @@ export const builtinRunners: Record<string, BuiltinRunner> = {
   tfjs: {
     description: 'TensorFlow.js on the best backend here (tfjs-node-gpu, tfjs-node, wasm, cpu; GPT2_TFJS_BACKEND forces one)',
     create: async () => (await import('./tfjs')).createTfjsRunner(),
+  },
+  'tfjs-wasm': {
+    description: 'TensorFlow.js on its WebAssembly backend (XNNPACK, SIMD); what `tfjs` runs where tfjs-node is not installed',
+    create: async () => (await import('./tfjs')).createTfjsRunner({ backend: 'wasm' }),
+    byDefault: false,
   },
   'tfjs-cpu': {
     description: "TensorFlow.js on its pure-JavaScript cpu backend",
@@ -81,17 +90,17 @@ export interface AdapterModule {
 }
 
 /**
- * Loads an adapter module, ESM or CommonJS. Its default export is either { name, runner?, tokenizer? }
- * or a bare runner factory.
+ * Loads an adapter module: TypeScript or JavaScript, ESM or CommonJS. Anything but a .cjs file is first
+ * compiled to one CommonJS file with esbuild (its packages left as imports), so the same adapter loads
+ * the same way under jest, in the command line, and in plain Node.
+ * The default export is either { name, runner?, tokenizer? } or a bare runner factory.
  */
 export async function loadAdapter(path: string): Promise<AdapterModule> {
   let mod: Record<string, unknown>;
   try {
-    // require handles CommonJS and (through the test transform or a loader) TypeScript; import() handles ESM.
-    mod = /\.(mjs|mts)$/.test(path) ? await import(pathToFileURL(path).href) : require(path);
+    mod = require(path.endsWith('.cjs') ? path : compileAdapter(path));
   } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_REQUIRE_ESM') mod = await import(pathToFileURL(path).href);
-    else throw new AdapterError(`adapter ${path} failed to load: ${(e as Error).message}`);
+    throw new AdapterError(`adapter ${path} failed to load: ${(e as Error).message.split('\n')[0]}`);
   }
   let exported: unknown = mod.default ?? mod;
   // A CommonJS module compiled from ESM puts its default export one level down.
@@ -106,8 +115,48 @@ export async function loadAdapter(path: string): Promise<AdapterModule> {
   throw new AdapterError(`adapter ${path}: the default export must be { name, runner?, tokenizer? } or a function returning a Gpt2Runner`);
 }
 
+/** Compiles an adapter to CommonJS in the temp folder, once per version of the file. */
+function compileAdapter(path: string): string {
+  const { mtimeMs, size } = statSync(path);
+  const key = createHash('sha256').update(`${path}:${mtimeMs}:${size}`).digest('hex').slice(0, 16);
+  const out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}.cjs`);
+  if (!existsSync(out)) {
+    // esbuild is required here, not at the top, so that loading built-in runners never needs it.
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'silent' });
+  }
+  return out;
+}
+
 /** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner. */
 export function selectedRunnerIds(env = process.env.GPT2_SPEC_RUNNERS): { ids: string[]; explicit: boolean } {
   const list = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return list.length > 0 ? { ids: list, explicit: true } : { ids: Object.keys(builtinRunners), explicit: false };
+  if (list.length > 0) return { ids: list, explicit: true };
+  return { ids: Object.entries(builtinRunners).filter(([, r]) => r.byDefault !== false).map(([name]) => name), explicit: false };
+}
+
+export interface TokenizerSource {
+  id: string;
+  builtin: boolean;
+  create: () => Promise<Gpt2Tokenizer>;
+}
+
+/** A tokenizer by built-in name, or from the `tokenizer` factory of an adapter module. */
+export function tokenizerSource(nameOrPath: string): TokenizerSource {
+  const builtin = builtinTokenizers[nameOrPath];
+  if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
+  if (!/[\\/.]/.test(nameOrPath)) {
+    throw new AdapterError(`unknown tokenizer '${nameOrPath}': built-in tokenizers are ${Object.keys(builtinTokenizers).join(', ')}, or give the path of an adapter module`);
+  }
+  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
+  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
+  return {
+    id: nameOrPath,
+    builtin: false,
+    create: async () => {
+      const adapter = await loadAdapter(path);
+      if (!adapter.tokenizer) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no tokenizer`);
+      return (await adapter.tokenizer()) as Gpt2Tokenizer;
+    },
+  };
 }

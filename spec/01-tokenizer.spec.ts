@@ -13,6 +13,18 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { Gpt2Tokenizer } from '../runners/contract';
 import { TokenizerError } from '../runners/errors';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type BpeFiles,
+  createReferenceTokenizer,
+  defaultGpt2FilePaths,
+  loadReferenceTokenizer,
+  parseMergesTxt,
+  parseVocabJson,
+} from '../runners/reference/tokenizer';
+import { BYTE_TO_CHAR } from '../runners/reference/tokenizer-bytes';
 import { characterClassOf, splitIntoPreTokens } from '../runners/reference/tokenizer-pretokenize';
 import { loadTokenizer, selectedTokenizerNames } from '../runners/tokenizers';
 import { record } from './support/record';
@@ -212,7 +224,11 @@ describe("GPT-2's \\s, \\p{L} and \\p{N} are the references', not JavaScript's",
       const theirs = referenceClassOf(cp);
       if (ours !== theirs && wrong.push(`${codePointName(cp)}: ${ours}, not ${theirs}`) >= 20) break;
     }
-    expect(wrong).toEqual([]);
+    if (wrong.length > 0) {
+      throw new Error(
+        `the reference pre-tokenizer's classes differ from fixtures/tokenizer/unicode-classes.json (if the fixtures were regenerated, regenerate runners/reference/tokenizer-unicode.ts too: .venv/bin/python scripts/fixtures/tokenizer_cases.py --out fixtures --unicode-module runners/reference/tokenizer-unicode.ts):\n  ${wrong.join('\n  ')}`,
+      );
+    }
   });
 
   it("shows where JavaScript's own \\s, \\p{L} and \\p{N} differ on this Node", () => {
@@ -229,6 +245,66 @@ describe("GPT-2's \\s, \\p{L} and \\p{N} are the references', not JavaScript's",
     // JavaScript's \s is not White_Space on any Node, whatever its Unicode version.
     expect(javascriptClassOf(0x85)).not.toBe(referenceClassOf(0x85));
     expect(javascriptClassOf(0xfeff)).not.toBe(referenceClassOf(0xfeff));
+  });
+});
+
+describe('The reference tokenizer reads any GPT-2-style vocab.json and merges.txt', () => {
+  // A toy vocabulary: the 256 byte tokens, then one token per merge rule, as GPT-2's files are laid out.
+  const toyMerges: [string, string][] = [['l', 'l'], ['h', 'e'], ['he', 'll'], ['Ġ', 'w'], ['hell', 'o']];
+  const toyFiles = (): BpeFiles => {
+    const vocab: Record<string, number> = {};
+    BYTE_TO_CHAR.forEach((char, byte) => (vocab[char] = byte));
+    toyMerges.forEach(([left, right], rank) => (vocab[left + right] = 256 + rank));
+    vocab[END_OF_TEXT] = 256 + toyMerges.length;
+    return { vocab, merges: toyMerges };
+  };
+
+  it('merges by rank: the best-ranked pair first, whatever its position', () => {
+    const toy = createReferenceTokenizer(toyFiles());
+    const { vocab } = toyFiles();
+    // "ll" (rank 0) merges before "he" (rank 1); then "he"+"ll", then "hell"+"o".
+    expect(toy.encode('hello world')).toEqual([vocab.hello, vocab['Ġw'], vocab.o, vocab.r, vocab.l, vocab.d]);
+    expect(toy.decode(toy.encode('hello world'))).toBe('hello world');
+    expect(toy.encode(`a${END_OF_TEXT}`, { allowedSpecial: 'all' })).toEqual([vocab.a, vocab[END_OF_TEXT]]);
+  });
+
+  it('loads the files from paths given to it, or from $GPT2_SPEC_VOCAB and $GPT2_SPEC_MERGES', () => {
+    const paths = defaultGpt2FilePaths();
+    expect(defaultGpt2FilePaths({ GPT2_SPEC_VOCAB: '/x/vocab.json', GPT2_SPEC_MERGES: '/x/merges.txt' })).toEqual({ vocabPath: '/x/vocab.json', mergesPath: '/x/merges.txt' });
+    const dir = mkdtempSync(join(tmpdir(), 'gpt2-spec-tokenizer-'));
+    const files = toyFiles();
+    writeFileSync(join(dir, 'vocab.json'), JSON.stringify(files.vocab));
+    writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${files.merges.map((m) => m.join(' ')).join('\n')}\n`);
+    const toy = loadReferenceTokenizer({ vocabPath: join(dir, 'vocab.json'), mergesPath: join(dir, 'merges.txt') });
+    expect(toy.encode('hello')).toEqual([files.vocab.hello]);
+    expect(loadReferenceTokenizer(paths).encode('cat sat on the')).toEqual([9246, 3332, 319, 262]);
+  });
+
+  describe('refuses malformed files with a TokenizerError', () => {
+    const broken: [string, () => unknown][] = [
+      ['vocab.json that is not JSON', () => parseVocabJson('{"a": 1,')],
+      ['vocab.json that is a list', () => parseVocabJson('["a"]')],
+      ['a negative id', () => parseVocabJson('{"a": -1}')],
+      ['an id that is not an integer', () => parseVocabJson('{"a": 1.5}')],
+      ['two tokens with one id', () => parseVocabJson('{"a": 1, "b": 1}')],
+      ['a merge line of three symbols', () => parseMergesTxt('#version: 0.2\na b c\n')],
+      ['a merge line of one symbol', () => parseMergesTxt('a\n')],
+      ['a merge whose result is not in the vocabulary', () => createReferenceTokenizer({ ...toyFiles(), merges: [...toyMerges, ['o', 'r']] })],
+      ['a vocabulary without a token for every byte', () => {
+        const files = toyFiles();
+        const vocab = { ...files.vocab };
+        delete vocab[BYTE_TO_CHAR[0x0a] as string];
+        return createReferenceTokenizer({ ...files, vocab });
+      }],
+      ['a special token the vocabulary lacks', () => createReferenceTokenizer(toyFiles(), { specialTokens: ['<|pad|>'] })],
+      ['a file that does not exist', () => loadReferenceTokenizer({ vocabPath: '/nonexistent/vocab.json', mergesPath: '/nonexistent/merges.txt' })],
+      ['only one of the two variables', () => defaultGpt2FilePaths({ GPT2_SPEC_VOCAB: '/x/vocab.json' })],
+    ];
+    for (const [what, load] of broken) {
+      it(`refuses ${what}`, () => {
+        expect(load).toThrow(TokenizerError);
+      });
+    }
   });
 });
 

@@ -1,0 +1,162 @@
+/**
+ * The ONNX runner: the whole contract on onnxruntime-node's CPU execution provider, on standard ONNX
+ * graphs built in memory from the weights (gpt2-graph.ts). forward() runs the full decoder with its KV
+ * cache; each component method runs a small graph of its own, built on first use and kept.
+ * Precision 'float32' runs float32 graphs; 'float64' casts the weights and runs every node in double.
+ */
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
+import { BaseRunner } from '../base-runner';
+import { headSize } from '../validate';
+import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
+import type { FloatType } from './graph';
+import { backendString, createSession, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
+
+export interface OnnxRunnerOptions {
+  precision: FloatType;
+  /** Intra-op threads; default GPT2_ONNX_THREADS, else the core count. */
+  threads?: number;
+  /** How the LM head multiplies by wteᵀ (see docs/onnx.md); 'gemm' unless measured otherwise. */
+  lmHead?: LmHeadLayout;
+}
+
+/** The ModelProto bytes of a graph, with what made it. */
+export function modelBytes(c: GraphContext, what: string): Uint8Array {
+  return c.g.toBytes({
+    producerVersion: '0.1.0',
+    docString: `GPT-2 ${what}, built by gpt2-spec from the weights`,
+    metadata: { 'gpt2-spec.graph': what, 'gpt2-spec.precision': c.type, 'gpt2-spec.built-for': `onnxruntime ${ORT_VERSION}` },
+  });
+}
+
+/** The full decoder graph for a checkpoint as a standard .onnx file's bytes (what scripts/export-onnx.ts writes). */
+export function exportDecoder(weights: Gpt2Weights, precision: FloatType = 'float32', opts: { lmHead?: LmHeadLayout } = {}): Uint8Array {
+  return modelBytes(decoderGraph(weights, { type: precision, lmHead: opts.lmHead }), 'decoder');
+}
+
+export class OnnxRunner extends BaseRunner {
+  readonly name: string;
+  readonly backend: string;
+  readonly threads: number;
+  private readonly type: FloatType;
+  private weights?: Gpt2Weights;
+  private decoder?: InferenceSession;
+  private readonly components = new Map<ComponentKey, Promise<InferenceSession>>();
+  /** Seconds spent building graph bytes and creating the decoder session at the last load (for the benchmark). */
+  lastLoad = { buildSeconds: 0, sessionSeconds: 0, bytes: 0 };
+
+  constructor(private readonly opts: OnnxRunnerOptions) {
+    super();
+    this.type = opts.precision;
+    this.name = opts.precision === 'float64' ? 'onnx64' : 'onnx';
+    this.threads = resolveThreads(opts.threads);
+    this.backend = backendString(opts.precision, this.threads);
+  }
+
+  /** How many ORT sessions the runner holds: the decoder and each component graph built so far. */
+  get sessionCount(): number {
+    return (this.decoder ? 1 : 0) + this.components.size;
+  }
+
+  private createSession(bytes: Uint8Array): Promise<InferenceSession> {
+    return createSession(bytes, this.threads);
+  }
+
+  protected async loadWeights(weights: Gpt2Weights): Promise<void> {
+    await this.release();
+    const t0 = performance.now();
+    const bytes = exportDecoder(weights, this.type, { lmHead: this.opts.lmHead });
+    const t1 = performance.now();
+    this.decoder = await this.createSession(bytes);
+    const t2 = performance.now();
+    this.lastLoad = { buildSeconds: (t1 - t0) / 1000, sessionSeconds: (t2 - t1) / 1000, bytes: bytes.length };
+    this.weights = weights;
+  }
+
+  protected async release(): Promise<void> {
+    const sessions = [this.decoder, ...(await Promise.all([...this.components.values()].map((p) => p.catch(() => undefined))))];
+    this.decoder = undefined;
+    this.weights = undefined;
+    this.components.clear();
+    for (const s of sessions) await s?.release();
+  }
+
+  /** The session of one component graph, built on first use. */
+  private component(key: ComponentKey): Promise<InferenceSession> {
+    let s = this.components.get(key);
+    if (!s) {
+      const c = componentGraph(key, this.weights!, { type: this.type, lmHead: this.opts.lmHead });
+      s = this.createSession(modelBytes(c, key));
+      s.catch(() => this.components.delete(key)); // a failed build is retried on the next call
+      this.components.set(key, s);
+    }
+    return s;
+  }
+
+  private async runComponent(key: ComponentKey, feeds: Record<string, OrtTensor>, fetch: string[] = ['output']) {
+    return (await this.component(key)).run(feeds, fetch);
+  }
+
+  private hidden(x: Tensor) {
+    return { x: floatTensor(x, this.type) };
+  }
+
+  protected async computeEmbed(ids: Tensor, pastLength: number): Promise<Tensor> {
+    const out = await this.runComponent('embed', { input_ids: idsTensor(ids), position_ids: positionIds(ids.shape[0]!, ids.shape[1]!, pastLength) });
+    return fromOrt(out.output, 'output');
+  }
+
+  protected async computeLayerNorm(x: Tensor, site: LayerNormSite): Promise<Tensor> {
+    return fromOrt((await this.runComponent(`layerNorm:${site}`, this.hidden(x))).output, 'output');
+  }
+
+  protected async computeAttention(x: Tensor, layer: number, trace: boolean): Promise<{ output: Tensor; trace?: AttentionTrace }> {
+    const fetch = trace ? ['output', ...ATTENTION_TRACE] : ['output'];
+    const out = await this.runComponent(`attention:${layer}`, this.hidden(x), fetch);
+    const output = fromOrt(out.output, 'output');
+    if (!trace) return { output };
+    return { output, trace: Object.fromEntries(ATTENTION_TRACE.map((f) => [f, fromOrt(out[f], f)])) as AttentionTrace };
+  }
+
+  protected async computeMlp(x: Tensor, layer: number): Promise<Tensor> {
+    return fromOrt((await this.runComponent(`mlp:${layer}`, this.hidden(x))).output, 'output');
+  }
+
+  protected async computeBlock(x: Tensor, layer: number): Promise<Tensor> {
+    return fromOrt((await this.runComponent(`block:${layer}`, this.hidden(x))).output, 'output');
+  }
+
+  protected async computeLmHead(x: Tensor): Promise<Tensor> {
+    return fromOrt((await this.runComponent('lmHead', this.hidden(x))).output, 'output');
+  }
+
+  protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+    const { nLayer, nHead: H } = this.config;
+    const [B, T] = ids.shape as [number, number];
+    const feeds: Record<string, OrtTensor> = { input_ids: idsTensor(ids), position_ids: positionIds(B, T, pastLength) };
+    const empty = emptyPast(this.type, B, H, headSize(this.config));
+    for (let i = 0; i < nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = past ? floatTensor(past.keys[i]!, this.type) : empty;
+      feeds[`past_key_values.${i}.value`] = past ? floatTensor(past.values[i]!, this.type) : empty;
+    }
+    const out = await this.decoder!.run(feeds, decoderNames(nLayer).outputs);
+    const present: KvCache = { keys: [], values: [] };
+    for (let i = 0; i < nLayer; i++) {
+      present.keys.push(fromOrt(out[`present.${i}.key`], `present.${i}.key`));
+      present.values.push(fromOrt(out[`present.${i}.value`], `present.${i}.value`));
+    }
+    return { logits: fromOrt(out.logits, 'logits'), present };
+  }
+}
+
+/** position_ids int64 [B,T]: pastLength + t. */
+export function positionIds(B: number, T: number, pastLength: number): OrtTensor {
+  const data = new BigInt64Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) data[b * T + t] = BigInt(pastLength + t);
+  return ortTensor('int64', data, [B, T]);
+}
+
+/** An empty past [B,H,0,Dh]: the first step's cache. */
+export function emptyPast(type: FloatType, B: number, H: number, Dh: number): OrtTensor {
+  return ortTensor(type, type === 'float32' ? new Float32Array(0) : new Float64Array(0), [B, H, 0, Dh]);
+}

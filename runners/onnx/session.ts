@@ -1,0 +1,75 @@
+/**
+ * What every ONNX runner shares: ORT's session settings, the thread count, the backend string, and
+ * conversions between the contract's Tensor and ORT's.
+ */
+import { availableParallelism } from 'node:os';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import type { Tensor } from '../contract';
+import { CheckpointError, Gpt2SpecError } from '../errors';
+import type { FloatType } from './graph';
+import { fromOrtArray, ort, toOrtArray } from './ort';
+
+/** A setting the ONNX runners cannot use, e.g. GPT2_ONNX_THREADS=zero. */
+export class OnnxSettingsError extends Gpt2SpecError {}
+
+/** An .onnx file whose inputs and outputs are not a GPT-2 decoder layout this runner knows. */
+export class OnnxModelError extends CheckpointError {}
+
+export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
+
+/** Intra-op threads: the option, else GPT2_ONNX_THREADS, else the number of cores. */
+export function resolveThreads(option?: number, env = process.env.GPT2_ONNX_THREADS): number {
+  const fromEnv = env !== undefined && env.trim() !== '';
+  const value = option ?? (fromEnv ? Number(env) : availableParallelism());
+  if (!Number.isInteger(value) || value < 1) {
+    const source = option !== undefined ? 'the threads option' : 'GPT2_ONNX_THREADS';
+    throw new OnnxSettingsError(`${source} must be a whole number ≥ 1, got ${JSON.stringify(option ?? env)}`);
+  }
+  return value;
+}
+
+/** Graph optimisation 'all', the CPU execution provider, one session thread pool of `threads`. */
+export function sessionOptions(threads: number): InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    // ORT's own log would print each run error once more; the error itself reaches the caller, wrapped.
+    logSeverityLevel: 4,
+  };
+}
+
+export const backendString = (precision: string, threads: number) =>
+  `onnxruntime-node ${ORT_VERSION} cpu ${precision} (${threads} thread${threads === 1 ? '' : 's'})`;
+
+/** Token ids as ORT int64 (or int32) of the same shape. */
+export function idsTensor(ids: Tensor | { data: ArrayLike<number>; shape: readonly number[] }, type: 'int64' | 'int32' = 'int64'): OrtTensor {
+  const data = type === 'int64' ? BigInt64Array.from(ids.data as ArrayLike<number>, (v) => BigInt(v)) : Int32Array.from(ids.data as ArrayLike<number>);
+  return new ort.Tensor(type, toOrtArray(data), [...ids.shape]);
+}
+
+/** A tensor for ORT from a typed array of this realm (see ort.ts). */
+export function ortTensor(type: 'float32' | 'float64' | 'int64', data: Float32Array | Float64Array | BigInt64Array, dims: readonly number[]): OrtTensor {
+  return new ort.Tensor(type, toOrtArray(data) as Float32Array, [...dims]);
+}
+
+/** A session on model bytes. */
+export function createSession(bytes: Uint8Array, threads: number): Promise<InferenceSession> {
+  return ort.InferenceSession.create(toOrtArray(bytes), sessionOptions(threads));
+}
+
+/** A float tensor in the given type for ORT: the same buffer when the dtype matches, else a rounded copy. */
+export function floatTensor(t: Tensor, type: FloatType): OrtTensor {
+  const Array_ = type === 'float32' ? Float32Array : Float64Array;
+  const data = t.data instanceof Array_ ? t.data : Array_.from(t.data);
+  return ortTensor(type, data, t.shape);
+}
+
+/** An ORT float output as a contract Tensor (ORT hands back JavaScript-owned buffers, so no copy is needed). */
+export function fromOrt(t: OrtTensor | undefined, what: string): Tensor {
+  if (!t) throw new Error(`ONNX Runtime returned no '${what}'`);
+  if (t.type !== 'float32' && t.type !== 'float64') throw new Error(`'${what}' is ${t.type}, not float32 or float64`);
+  return { dtype: t.type, shape: Array.from(t.dims, Number), data: fromOrtArray(t.data as Float32Array | Float64Array) };
+}

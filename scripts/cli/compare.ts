@@ -1,0 +1,143 @@
+/**
+ * `gpt2-spec compare`: the differential mode, for checkpoints without shipped goldens. The float64
+ * reference and each runner get the same inputs, component by component in data-flow order, each
+ * component fed the reference's output of the stage before (as the spec feeds goldens), and the
+ * first component and layer where a runner leaves tolerance is named.
+ */
+import type { Gpt2Runner, LayerNormSite, Tensor } from '../../runners/contract';
+import { ReferenceRunner } from '../../runners/reference/runner';
+import { AdapterError, runnerSource, selectedRunnerIds } from '../../runners/registry';
+import { ids as idsTensor } from '../../runners/tensor';
+import { compareTensors, describeComparison } from '../../spec/support/compare';
+import { tolerance } from '../../spec/support/fixtures';
+import { formatHelp, list, parseArgs, str, UsageError, type FlagSpec } from './args';
+import { loadWeightsArg, promptIds } from './inputs';
+
+const FLAGS: FlagSpec[] = [
+  { name: 'weights', type: 'string', value: 'DIR', help: 'a Hugging Face GPT-2 checkpoint folder: config.json and model.safetensors (required)' },
+  { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: 'the runners to compare with the reference (default: every built-in runner but the reference)' },
+  { name: 'prompt', type: 'string', value: 'TEXT', help: "the input text (default: 'The cat sat on the mat'), tokenized with the checkpoint's vocab.json/merges.txt or GPT-2's" },
+  { name: 'ids', type: 'string', value: 'JSON', help: 'token ids instead of a prompt, e.g. [464, 3290]' },
+];
+
+export const compareHelp = () =>
+  formatHelp(
+    'gpt2-spec compare --weights DIR [--runner NAME|PATH]... [--prompt TEXT | --ids JSON]',
+    'Compares runners with the float64 reference on a checkpoint that has no goldens, building block by building block,\nand names the first component and layer where each runner leaves tolerance.\nExit status: 0 when every runner stays within tolerance, 1 when one leaves it, 2 on a usage or set-up error.',
+    FLAGS,
+  );
+
+interface Step {
+  component: string;
+  layer?: number;
+  tensor: string;
+  run: (r: Gpt2Runner) => Promise<Tensor | undefined>;
+}
+
+/** The steps in data-flow order; each runner gets the reference's input for that step. */
+async function planSteps(reference: Gpt2Runner, nLayer: number, input: Tensor): Promise<{ steps: Step[]; expected: Map<Step, Tensor> }> {
+  const steps: Step[] = [];
+  const expected = new Map<Step, Tensor>();
+  // One traced attention call per runner and layer serves all seven attention steps.
+  const traced = new WeakMap<Gpt2Runner, Map<number, ReturnType<Gpt2Runner['attention']>>>();
+  const attention = (r: Gpt2Runner, x: Tensor, layer: number) => {
+    const byLayer = traced.get(r) ?? new Map();
+    traced.set(r, byLayer);
+    if (!byLayer.has(layer)) byLayer.set(layer, r.attention(x, layer, { trace: true }));
+    return byLayer.get(layer)!;
+  };
+  const add = async (step: Step) => {
+    const want = await step.run(reference);
+    steps.push(step);
+    expected.set(step, want!);
+    return want!;
+  };
+  let h = await add({ component: 'embed', tensor: 'embed.output', run: (r) => r.embed(input) });
+  for (let i = 0; i < nLayer; i++) {
+    const x = h;
+    const ln1 = await add({ component: 'layer_norm', layer: i, tensor: `h.${i}.ln_1.output`, run: (r) => r.layerNorm(x, `h.${i}.ln_1` as LayerNormSite) });
+    for (const [field, component] of [['query', 'attention.qkv'], ['key', 'attention.qkv'], ['value', 'attention.qkv'], ['scores', 'attention.scores'], ['weights', 'attention.weights'], ['context', 'attention.context']] as const) {
+      await add({ component, layer: i, tensor: `h.${i}.attn.${field}`, run: async (r) => (await attention(r, ln1, i)).trace?.[field] });
+    }
+    const attn = await add({ component: 'attention.output', layer: i, tensor: `h.${i}.attn.output`, run: async (r) => (await attention(r, ln1, i)).output });
+    const residual: Tensor = { dtype: 'float64', shape: x.shape, data: Float64Array.from(x.data, (v, j) => v + attn.data[j]!) };
+    const ln2 = await add({ component: 'layer_norm', layer: i, tensor: `h.${i}.ln_2.output`, run: (r) => r.layerNorm(residual, `h.${i}.ln_2` as LayerNormSite) });
+    await add({ component: 'mlp.output', layer: i, tensor: `h.${i}.mlp.output`, run: (r) => r.mlp(ln2, i) });
+    h = await add({ component: 'block', layer: i, tensor: `h.${i}.output`, run: (r) => r.block(x, i) });
+  }
+  const last = h;
+  const lnf = await add({ component: 'layer_norm', tensor: 'ln_f.output', run: (r) => r.layerNorm(last, 'ln_f') });
+  await add({ component: 'lm_head', tensor: 'logits', run: (r) => r.lmHead(lnf) });
+  await add({ component: 'forward.logits', tensor: 'logits (whole forward)', run: async (r) => (await r.forward(input)).logits });
+  return { steps, expected };
+}
+
+export async function compare(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, FLAGS, 'compare');
+  if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  const dir = str(flags, 'weights');
+  if (!dir) throw new UsageError('compare needs --weights DIR (a checkpoint folder with config.json and model.safetensors)');
+  const weights = loadWeightsArg(dir);
+  const ids = promptIds(flags, dir, weights.config.vocabSize, 'The cat sat on the mat');
+  const names = list(flags, 'runner').length ? list(flags, 'runner') : selectedRunnerIds('').ids.filter((n) => n !== 'reference');
+  const sources = names.map((n) => {
+    try {
+      return runnerSource(n);
+    } catch (e) {
+      throw e instanceof AdapterError ? new UsageError(e.message) : e;
+    }
+  });
+
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  log(`gpt2-spec compare: ${weights.config.nLayer} layers, D ${weights.config.nEmbd}, V ${weights.config.vocabSize}; ${ids.length} tokens ${JSON.stringify(ids.slice(0, 16))}${ids.length > 16 ? '…' : ''}`);
+  log('  running the float64 reference…');
+  const reference = new ReferenceRunner();
+  await reference.load(weights);
+  const input = idsTensor([ids]);
+  const { steps, expected } = await planSteps(reference, weights.config.nLayer, input);
+  await reference.dispose();
+
+  let anyOutside = false;
+  for (const source of sources) {
+    let runner: Gpt2Runner;
+    try {
+      runner = await source.create();
+      await runner.load(weights);
+    } catch (e) {
+      log(`  ${source.id}: unavailable: ${(e as Error).message.split('\n')[0]}`);
+      anyOutside = true;
+      continue;
+    }
+    log(`  ${runner.name} (${runner.backend}):`);
+    let first: string | undefined;
+    let notExposed = 0;
+    for (const [n, step] of steps.entries()) {
+      const where = `${step.component}${step.layer === undefined ? '' : ` in layer ${step.layer}`}`;
+      let actual: Tensor | undefined;
+      try {
+        actual = await step.run(runner);
+      } catch (e) {
+        if ((e as Error)?.name === 'NotExposedError') {
+          notExposed++;
+          continue;
+        }
+        first ??= `${where} (${step.tensor}): threw ${(e as Error).message.split('\n')[0]}`;
+        log(`    [${n + 1}/${steps.length}] ${step.tensor}: ERROR ${(e as Error).message.split('\n')[0]}`);
+        continue;
+      }
+      if (actual === undefined) {
+        notExposed++;
+        continue;
+      }
+      const tol = tolerance(step.component, actual.dtype);
+      const c = compareTensors(actual, expected.get(step)!, tol);
+      log(`    [${n + 1}/${steps.length}] ${step.tensor}: ${c.pass ? 'ok' : 'OUTSIDE'} (${(c.usage * 100).toPrecision(3)}% of tolerance)`);
+      if (!c.pass) first ??= `${where} (${describeComparison(step.tensor, c, tol).split('\n').join('; ')})`;
+    }
+    await runner.dispose();
+    const summary = first ? `first leaves tolerance at ${first}` : `within tolerance at every step${notExposed ? ` (${notExposed} steps not exposed)` : ''}`;
+    process.stdout.write(`${runner.name}: ${summary}\n`);
+    if (first) anyOutside = true;
+  }
+  return anyOutside ? 1 : 0;
+}

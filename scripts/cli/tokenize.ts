@@ -1,0 +1,51 @@
+/** `gpt2-spec tokenize` and `detokenize`: text to ids as a JSON array, and back; stdin when no argument is given. */
+import { readFileSync } from 'node:fs';
+import type { Gpt2Tokenizer } from '../../runners/contract';
+import { Gpt2SpecError } from '../../runners/errors';
+import { tokenizerSource } from '../../runners/registry';
+import { formatHelp, parseArgs, str, UsageError, type FlagSpec } from './args';
+import { parseIds } from './inputs';
+
+const FLAGS: FlagSpec[] = [
+  { name: 'tokenizer', type: 'string', value: 'NAME|PATH', help: 'a built-in tokenizer (reference, gpt-tokenizer) or an adapter module (default: reference)' },
+  { name: 'allowed-special', type: 'string', value: 'none|all', help: "tokenize only: 'all' maps <|endoftext|> to 50256; 'none' (the default) keeps it as text" },
+];
+
+export const tokenizeHelp = () => formatHelp('gpt2-spec tokenize [--tokenizer NAME|PATH] [--allowed-special none|all] [TEXT]', 'Prints the token ids of TEXT (or of standard input) as a JSON array.', FLAGS);
+export const detokenizeHelp = () => formatHelp('gpt2-spec detokenize [--tokenizer NAME|PATH] [IDS]', 'Prints the text of a JSON array of token ids (or of standard input).', FLAGS.slice(0, 1));
+
+async function tokenizerOf(name: string | undefined): Promise<Gpt2Tokenizer> {
+  try {
+    return await tokenizerSource(name ?? 'reference').create();
+  } catch (e) {
+    if (e instanceof Gpt2SpecError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+const readStdin = () => readFileSync(0, 'utf8');
+
+export async function tokenize(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, FLAGS, 'tokenize');
+  if (positional.length > 1) throw new UsageError('give one TEXT argument (quote it), or none to read standard input');
+  const special = str(flags, 'allowed-special') ?? 'none';
+  if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
+  const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
+  const text = positional[0] ?? readStdin();
+  process.stdout.write(`${JSON.stringify(tokenizer.encode(text, { allowedSpecial: special }))}\n`);
+  return 0;
+}
+
+export async function detokenize(argv: string[]): Promise<number> {
+  const { flags, positional } = parseArgs(argv, FLAGS.slice(0, 1), 'detokenize');
+  if (positional.length > 1) throw new UsageError('give one IDS argument, a JSON array such as [464, 3290]');
+  const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
+  const ids = parseIds(positional[0] ?? readStdin(), 'the ids');
+  try {
+    process.stdout.write(tokenizer.decode(ids));
+  } catch (e) {
+    if (e instanceof Gpt2SpecError) throw new UsageError(e.message);
+    throw e;
+  }
+  return 0;
+}

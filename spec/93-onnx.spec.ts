@@ -1,0 +1,368 @@
+/**
+ * The ONNX runners' own promises, beyond the shared spec: the protobuf writer writes what onnx.proto
+ * means, the decoder graph keeps the Optimum names, the settings are honoured, dispose releases the
+ * sessions, the external runner says what a file lacks, ORT's errors name the component, and the export
+ * command writes a file that another runner can run.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
+import { BackendError, CacheShapeError, NotExposedError, RunnerStateError, SequenceTooLongError, TokenIdError } from '../runners/errors';
+import { createExternalOnnxRunner, createOnnxRunner, decoderNames, exportDecoder, OnnxModelError, OnnxSettingsError, ORT_VERSION } from '../runners/onnx';
+import { GraphBuilder } from '../runners/onnx/graph';
+import { encodeTensor, ProtoWriter } from '../runners/onnx/proto';
+import { createSession, ortTensor } from '../runners/onnx/session';
+import { ReferenceRunner } from '../runners/reference/runner';
+import { float32, float64, ids } from '../runners/tensor';
+import { expectedShapes, loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
+
+const REPO = resolve(__dirname, '..');
+const bytes = (w: ProtoWriter) => Array.from(w.finish());
+
+/** A small GPT-2 with seeded weights; Dh = 6, so that √Dh is not a power of two. */
+function tinyWeights(over: Partial<Gpt2Config> = {}): Gpt2Weights {
+  const config: Gpt2Config = { vocabSize: 23, nPositions: 16, nEmbd: 12, nLayer: 2, nHead: 2, layerNormEpsilon: 1e-5, ...over };
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  const record: Record<string, Tensor> = {};
+  for (const [name, shape] of expectedShapes(config)) {
+    const ln = /ln_\w+\.weight$/.test(name);
+    record[name] = float32(shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (ln ? 1 + 0.2 * random() : 0.5 * random())));
+  }
+  return weightsFromRecord(config, record);
+}
+
+function maxAbsDiff(a: Tensor, b: Tensor): number {
+  let m = 0;
+  for (let i = 0; i < b.data.length; i++) m = Math.max(m, Math.abs(a.data[i]! - b.data[i]!));
+  return m;
+}
+/** max |a − b| / max |b|. */
+const relDiff = (a: Tensor, b: Tensor) => maxAbsDiff(a, b) / Math.max(...Array.from(b.data, Math.abs));
+
+const session = (g: GraphBuilder) => createSession(g.toBytes({ producerVersion: 'test' }), 1);
+
+function writeModel(g: GraphBuilder): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), `${g.name}.onnx`);
+  writeFileSync(path, g.toBytes({ producerVersion: 'test' }));
+  return path;
+}
+
+describe('The protobuf writer encodes onnx.proto messages', () => {
+  it('writes varints, negative int64s, floats, strings and nested messages byte for byte as protobuf does', () => {
+    expect(bytes(new ProtoWriter().varint(1, 150))).toEqual([0x08, 0x96, 0x01]);
+    expect(bytes(new ProtoWriter().string(2, 'testing'))).toEqual([0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67]);
+    expect(bytes(new ProtoWriter().varint(3, -1))).toEqual([0x18, ...new Array(9).fill(0xff), 0x01]);
+    expect(bytes(new ProtoWriter().varint(3, 2 ** 40))).toEqual([0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]);
+    expect(bytes(new ProtoWriter().float(2, 1.5))).toEqual([0x15, 0x00, 0x00, 0xc0, 0x3f]);
+    expect(bytes(new ProtoWriter().message(3, new ProtoWriter().varint(1, 150)))).toEqual([0x1a, 0x03, 0x08, 0x96, 0x01]);
+  });
+
+  it('writes a TensorProto with dims, data_type, name and the raw little-endian bytes', () => {
+    const t = encodeTensor({ name: 'w', type: 'float32', dims: [2], bytes: new Uint8Array(Float32Array.of(1, 2).buffer) });
+    expect(bytes(t)).toEqual([0x08, 0x02, 0x10, 0x01, 0x42, 0x01, 0x77, 0x4a, 0x08, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40]);
+  });
+
+  it('keeps a large bytes field by reference and copies it once, whole, into the message', () => {
+    const big = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
+    const w = new ProtoWriter().varint(1, 7).bytes(9, big).varint(2, 1);
+    expect(w.length).toBe(2 + 3 + 300 + 2);
+    const out = w.finish();
+    expect(Array.from(out.subarray(0, 5))).toEqual([0x08, 0x07, 0x4a, 0xac, 0x02]);
+    expect(Buffer.from(out.subarray(5, 305)).equals(Buffer.from(big))).toBe(true);
+    expect(Array.from(out.subarray(305))).toEqual([0x10, 0x01]);
+  });
+
+  it('builds a graph that ONNX Runtime loads and computes exactly: MatMul, Transpose, Reshape to -1, LayerNormalization, Softmax, ConstantOfShape, Split', async () => {
+    const g = new GraphBuilder('writer-round-trip');
+    const x = g.input('x', 'float32', ['rows', 3]);
+    const W = g.initializer('W', 'float32', [3, 2], Float32Array.of(1, 2, 3, 4, 5, 6));
+    const b = g.initializer('b', 'float32', [2], Float32Array.of(0.5, -0.5));
+    const affine = g.op('Add', [g.op('MatMul', [x, W]), b]); // [rows,2]
+    g.output('flat', g.op('Reshape', [g.op('Transpose', [affine], { perm: { ints: [1, 0] } }), g.int64([-1])]), 'float32', ['n']);
+    const gamma = g.initializer('gamma', 'float32', [3], Float32Array.of(1, 1, 1));
+    const beta = g.initializer('beta', 'float32', [3], Float32Array.of(0, 0, 0));
+    g.output('ln', g.op('LayerNormalization', [x, gamma, beta], { axis: { int: -1 }, epsilon: { float: 0.5 } }), 'float32', ['rows', 3]);
+    g.output('softmax', g.op('Softmax', [x], { axis: { int: -1 } }), 'float32', ['rows', 3]);
+    const seven = { name: 'v', type: 'float32' as const, dims: [1], bytes: new Uint8Array(Float32Array.of(7).buffer) };
+    g.output('sevens', g.op('ConstantOfShape', [g.op('Shape', [x])], { value: { tensor: seven } }), 'float32', ['rows', 3]);
+    const [, tail] = g.node('Split', [x, g.int64([1, 2])], { axis: { int: 1 } }, ['head', 'tail']);
+    g.output('tail', tail!, 'float32', ['rows', 2]);
+
+    const s = await session(g);
+    const out = await s.run({ x: ortTensor('float32', Float32Array.of(1, 0, -1, 2, 2, 5), [2, 3]) });
+    const data = (k: string) => Array.from(out[k]!.data as Float32Array);
+    // x · W + b = [[1−5+0.5, 2−6−0.5], [2+6+25+0.5, 4+8+30−0.5]], transposed and flattened.
+    expect(data('flat')).toEqual([-3.5, 33.5, -4.5, 41.5]);
+    // Row [1,0,−1]: mean 0, variance 2/3; with ε = 0.5: ±1/√(2/3 + 1/2).
+    const s1 = 1 / Math.sqrt(2 / 3 + 0.5);
+    data('ln').slice(0, 3).forEach((v, i) => expect(v).toBeCloseTo([s1, 0, -s1][i]!, 6));
+    const e = [Math.exp(2), Math.exp(1), 1];
+    data('softmax').slice(0, 3).forEach((v, i) => expect(v).toBeCloseTo(e[i]! / (e[0]! + e[1]! + e[2]!), 6));
+    expect(data('sevens')).toEqual([7, 7, 7, 7, 7, 7]);
+    expect(data('tail')).toEqual([0, -1, 2, 5]);
+    expect(out.flat!.dims).toEqual([4]);
+    await s.release();
+  });
+});
+
+describe('The full decoder graph', () => {
+  it('has the Optimum / transformers.js input and output names and shapes', async () => {
+    const w = tinyWeights();
+    const s = await createSession(exportDecoder(w, 'float32'), 1);
+    const names = decoderNames(2);
+    expect(s.inputNames).toEqual(['input_ids', 'position_ids', 'past_key_values.0.key', 'past_key_values.0.value', 'past_key_values.1.key', 'past_key_values.1.value']);
+    expect(s.outputNames).toEqual(['logits', 'present.0.key', 'present.0.value', 'present.1.key', 'present.1.value']);
+    expect([s.inputNames, s.outputNames]).toEqual([names.inputs, names.outputs]);
+    const meta = Object.fromEntries([...s.inputMetadata, ...s.outputMetadata].map((m) => [m.name, m.isTensor ? [m.type, m.shape] : undefined]));
+    expect(meta['input_ids']).toEqual(['int64', ['batch_size', 'sequence_length']]);
+    expect(meta['past_key_values.1.value']).toEqual(['float32', ['batch_size', 2, 'past_sequence_length', 6]]);
+    expect(meta['logits']).toEqual(['float32', ['batch_size', 'sequence_length', 23]]);
+    expect(meta['present.0.key']).toEqual(['float32', ['batch_size', 2, 'total_sequence_length', 6]]);
+    await s.release();
+  });
+
+  it('takes empty past tensors [B,H,0,Dh] on the first step and returns presents of the prompt length', async () => {
+    const r = createOnnxRunner({ precision: 'float32' });
+    await r.load(tinyWeights());
+    const { logits, present } = await r.forward(ids([[1, 2, 3], [4, 5, 6]]));
+    expect(logits.shape).toEqual([2, 3, 23]);
+    expect(present.keys.map((k) => k.shape)).toEqual([[2, 2, 3, 6], [2, 2, 3, 6]]);
+    const next = await r.forward(ids([[7], [8]]), present);
+    expect(next.present.values[1]!.shape).toEqual([2, 2, 4, 6]);
+    await r.dispose();
+  });
+
+  it('runs every node in double in onnx64: it matches the float64 reference to 1e-10 of the largest value', async () => {
+    const w = tinyWeights();
+    const r = createOnnxRunner({ precision: 'float64' });
+    const ref = new ReferenceRunner();
+    await Promise.all([r.load(w), ref.load(w)]);
+    const prompt = ids([[3, 1, 4, 1, 5, 9, 2, 6]]);
+    const ours = await r.forward(prompt);
+    const theirs = await ref.forward(prompt);
+    expect(ours.logits.dtype).toBe('float64');
+    // Each of these would be ~1e-8 off if the graph let ORT compute in float32 somewhere: the scale folded
+    // into FusedMatMul's float alpha, LayerNormalization's float epsilon, ORT's Gelu kernel for double.
+    expect(relDiff(ours.logits, theirs.logits)).toBeLessThan(1e-10);
+    const x = float64([1, 3, 12], Array.from({ length: 36 }, (_, i) => Math.sin(i) * 3e-3)); // variance near ε
+    expect(relDiff(await r.layerNorm(x, 'ln_f'), await ref.layerNorm(x, 'ln_f'))).toBeLessThan(1e-10);
+    const wide = float64([1, 3, 12], Array.from({ length: 36 }, (_, i) => Math.sin(i) * 3));
+    expect(relDiff(await r.mlp(wide, 1), await ref.mlp(wide, 1))).toBeLessThan(1e-10);
+    expect(relDiff((await r.attention(wide, 0)).output, (await ref.attention(wide, 0)).output)).toBeLessThan(1e-10);
+    await r.dispose();
+  });
+
+  it('ties the LM head to wte in both layouts, Gemm on wte and MatMul on wteᵀ, with the same logits and embeddings', async () => {
+    const w = tinyWeights();
+    const gemm = createOnnxRunner({ precision: 'float64', lmHead: 'gemm' });
+    const matmul = createOnnxRunner({ precision: 'float64', lmHead: 'matmul' });
+    await Promise.all([gemm.load(w), matmul.load(w)]);
+    const prompt = ids([[1, 22, 3], [4, 5, 0]]);
+    expect(maxAbsDiff((await matmul.forward(prompt)).logits, (await gemm.forward(prompt)).logits)).toBeLessThan(1e-12);
+    expect(maxAbsDiff(await matmul.embed(prompt, 2), await gemm.embed(prompt, 2))).toBe(0);
+    const ref = new ReferenceRunner();
+    await ref.load(w);
+    expect(relDiff((await matmul.forward(prompt)).logits, (await ref.forward(prompt)).logits)).toBeLessThan(1e-10);
+    await Promise.all([gemm.dispose(), matmul.dispose()]);
+  });
+
+  it('casts float64 inputs to float32 in onnx and returns float32 tensors', async () => {
+    const r = createOnnxRunner({ precision: 'float32' });
+    await r.load(tinyWeights());
+    const y = await r.layerNorm(float64([1, 2, 12], Array.from({ length: 24 }, (_, i) => i / 7)), 'h.0.ln_1');
+    expect(y.dtype).toBe('float32');
+    expect(y.data).toBeInstanceOf(Float32Array);
+    await r.dispose();
+  });
+});
+
+describe('The ONNX runner settings', () => {
+  it('uses the threads option, else GPT2_ONNX_THREADS, else the core count, and says so in the backend string', () => {
+    const saved = process.env.GPT2_ONNX_THREADS;
+    try {
+      delete process.env.GPT2_ONNX_THREADS;
+      const cores = availableParallelism();
+      expect(createOnnxRunner({ precision: 'float32' }).backend).toBe(`onnxruntime-node ${ORT_VERSION} cpu float32 (${cores} thread${cores === 1 ? '' : 's'})`);
+      expect(createOnnxRunner({ precision: 'float64', threads: 1 }).backend).toBe(`onnxruntime-node ${ORT_VERSION} cpu float64 (1 thread)`);
+      process.env.GPT2_ONNX_THREADS = '3';
+      expect(createOnnxRunner({ precision: 'float32' }).backend).toMatch(/\(3 threads\)$/);
+      expect(createOnnxRunner({ precision: 'float32', threads: 2 }).backend).toMatch(/\(2 threads\)$/);
+      expect(createExternalOnnxRunner('unused.onnx').threads).toBe(3);
+      process.env.GPT2_ONNX_THREADS = 'many';
+      expect(() => createOnnxRunner({ precision: 'float32' })).toThrow(OnnxSettingsError);
+      expect(() => createOnnxRunner({ precision: 'float32', threads: 0 })).toThrow(/threads option must be a whole number/);
+    } finally {
+      if (saved === undefined) delete process.env.GPT2_ONNX_THREADS;
+      else process.env.GPT2_ONNX_THREADS = saved;
+    }
+  });
+
+  it('builds component graphs on first use, and dispose() releases every session: any later call throws RunnerStateError', async () => {
+    const r = createOnnxRunner({ precision: 'float32', threads: 1 });
+    await r.load(tinyWeights());
+    expect(r.sessionCount).toBe(1); // the decoder
+    const x = await r.embed(ids([[1, 2]]));
+    await r.mlp(x, 0);
+    await r.mlp(x, 0);
+    expect(r.sessionCount).toBe(3); // + embed, + mlp h.0 (built once)
+    await r.dispose();
+    expect(r.sessionCount).toBe(0);
+    await expect(r.forward(ids([[1]]))).rejects.toThrow(RunnerStateError);
+    await expect(r.mlp(x, 0)).rejects.toThrow(RunnerStateError);
+    await expect(r.load(tinyWeights())).rejects.toThrow(RunnerStateError);
+  });
+});
+
+/** A one-layer "decoder" with the given inputs; logits and presents are made from them with the given nodes. */
+function fakeDecoder(name: string, inputs: string[], brokenLogits = false): string {
+  const g = new GraphBuilder(name);
+  for (const i of inputs) {
+    if (i.startsWith('past_')) g.input(i, 'float32', ['batch_size', 2, 'past_sequence_length', 6]);
+    else g.input(i, 'int64', ['batch_size', 'sequence_length']);
+  }
+  const source = inputs.includes('input_ids') ? 'input_ids' : inputs[0]!;
+  const asFloat = g.op('Cast', [source], { to: { int: 1 } });
+  // [B,T] -> [B,T,23], or, broken, a Reshape that cannot succeed at run time.
+  const logits = brokenLogits ? g.op('Reshape', [asFloat, g.int64([0, 0, 23])]) : g.op('Expand', [g.op('Unsqueeze', [asFloat, g.int64([2])]), g.int64([1, 1, 23])]);
+  g.output('logits', logits, 'float32', ['batch_size', 'sequence_length', 23]);
+  for (const kind of ['key', 'value']) {
+    const past = `past_key_values.0.${kind}`;
+    if (inputs.includes(past)) g.output(`present.0.${kind}`, g.op('Identity', [past]), 'float32', ['batch_size', 2, 'total_sequence_length', 6]);
+  }
+  return writeModel(g);
+}
+
+describe('The external ONNX runner', () => {
+  const oneLayer = () => tinyWeights({ nLayer: 1 });
+
+  it('names the missing input of a model without input_ids', async () => {
+    const r = createExternalOnnxRunner(fakeDecoder('no-input-ids', ['tokens', 'past_key_values.0.key', 'past_key_values.0.value']));
+    const load = r.load(oneLayer());
+    await expect(load).rejects.toThrow(OnnxModelError);
+    await expect(load).rejects.toThrow(/no input 'input_ids' \(its inputs: tokens, past_key_values\.0\.key, past_key_values\.0\.value\)/);
+  });
+
+  it('names an input it does not know how to feed, and a missing half of the cache', async () => {
+    const unknown = createExternalOnnxRunner(fakeDecoder('token-types', ['input_ids', 'token_type_ids', 'past_key_values.0.key', 'past_key_values.0.value']));
+    await expect(unknown.load(oneLayer())).rejects.toThrow(/input 'token_type_ids' is not one this runner knows how to feed/);
+    const half = createExternalOnnxRunner(fakeDecoder('half-cache', ['input_ids', 'past_key_values.0.key']));
+    await expect(half.load(oneLayer())).rejects.toThrow(/no input 'past_key_values\.0\.value'/);
+  });
+
+  it('refuses, as not exposed, a model it was not exported from, naming what differs', async () => {
+    const file = join(REPO, 'fixtures', 'onnx', 'gpt2-mini.onnx');
+    const r = createExternalOnnxRunner(file);
+    const load = r.load(tinyWeights({ nLayer: 3 }));
+    await expect(load).rejects.toThrow(NotExposedError);
+    await expect(load).rejects.toThrow(/heads 3 \(this model has 2\), head size 32 \(this model has 6\), vocab 512 \(this model has 23\)/);
+  });
+
+  it('implements forward only: every component method throws NotExposedError', async () => {
+    const r = createExternalOnnxRunner(fakeDecoder('fine', ['input_ids', 'past_key_values.0.key', 'past_key_values.0.value']));
+    await r.load(oneLayer());
+    const x = float32([1, 2, 12]);
+    await expect(r.embed(ids([[1]]))).rejects.toThrow(NotExposedError);
+    await expect(r.layerNorm(x, 'ln_f')).rejects.toThrow(NotExposedError);
+    await expect(r.attention(x, 0)).rejects.toThrow(NotExposedError);
+    await expect(r.mlp(x, 0)).rejects.toThrow(NotExposedError);
+    await expect(r.block(x, 0)).rejects.toThrow(NotExposedError);
+    await expect(r.lmHead(x)).rejects.toThrow(NotExposedError);
+    const { logits, present } = await r.forward(ids([[4, 5]]));
+    expect(Array.from(logits.data.subarray(0, 2))).toEqual([4, 4]);
+    expect(present.keys[0]!.shape).toEqual([1, 2, 0, 6]);
+    await r.dispose();
+  });
+
+  it('raises typed errors before ORT is called: ids out of range, too long a sequence, a cache of the wrong shape', async () => {
+    const r = createExternalOnnxRunner(fakeDecoder('checked', ['input_ids', 'past_key_values.0.key', 'past_key_values.0.value']));
+    await r.load(oneLayer());
+    await expect(r.forward(ids([[23]]))).rejects.toThrow(TokenIdError);
+    await expect(r.forward(ids([new Array(17).fill(1)]))).rejects.toThrow(SequenceTooLongError);
+    const bad = { keys: [float32([1, 3, 2, 6])], values: [float32([1, 3, 2, 6])] };
+    await expect(r.forward(ids([[1]]), bad)).rejects.toThrow(CacheShapeError);
+    await r.dispose();
+  });
+
+  it('runs the decoder our exporter wrote (no attention_mask) and gets the logits of the built-in runner', async () => {
+    const w = tinyWeights();
+    const path = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), 'tiny.onnx');
+    writeFileSync(path, exportDecoder(w, 'float32'));
+    const external = createExternalOnnxRunner(path);
+    const builtin = createOnnxRunner({ precision: 'float32' });
+    await Promise.all([external.load(w), builtin.load(w)]);
+    expect(external.decoderLayout?.attentionMask).toBeUndefined();
+    const a = await external.forward(ids([[5, 6, 7]]));
+    const b = await builtin.forward(ids([[5, 6, 7]]));
+    expect(maxAbsDiff(a.logits, b.logits)).toBe(0);
+    const a2 = await external.forward(ids([[8]]), a.present);
+    const b2 = await builtin.forward(ids([[8]]), b.present);
+    expect(maxAbsDiff(a2.logits, b2.logits)).toBe(0);
+    await Promise.all([external.dispose(), builtin.dispose()]);
+  });
+});
+
+describe('ONNX Runtime errors', () => {
+  it('reach the caller as a BackendError naming the runner and the component, with ORT\'s error as the cause', async () => {
+    const r = createExternalOnnxRunner(fakeDecoder('broken', ['input_ids', 'past_key_values.0.key', 'past_key_values.0.value'], true));
+    await r.load(tinyWeights({ nLayer: 1 }));
+    const run = r.forward(ids([[1, 2]]));
+    await expect(run).rejects.toThrow(BackendError);
+    const e = (await run.catch((x: unknown) => x)) as BackendError;
+    expect(e.component).toBe('onnx-external forward');
+    expect(e.message).toMatch(/^onnx-external forward: .*Reshape/);
+    expect(e.cause).toBeDefined();
+  });
+
+  it('in a graph that ORT refuses at load are wrapped with the load step', async () => {
+    const good = tinyWeights();
+    const broken: Gpt2Weights = {
+      config: good.config,
+      names: () => good.names(),
+      // c_attn two-thirds as wide as the Split needs: ORT's shape inference refuses the graph.
+      get: (name) => (name === 'h.1.attn.c_attn.weight' ? float32([12, 24]) : name === 'h.1.attn.c_attn.bias' ? float32([24]) : good.get(name)),
+    };
+    const r = createOnnxRunner({ precision: 'float32' });
+    const e = (await r.load(broken).catch((x: unknown) => x)) as BackendError;
+    expect(e).toBeInstanceOf(BackendError);
+    expect(e.component).toBe('onnx load');
+  });
+});
+
+describe('The export command', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', 'esbuild-register', 'scripts/export-onnx.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+
+  it('prints its usage with --help, and exits 2 with a clear message on bad usage', () => {
+    const help = cli('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: node -r esbuild-register scripts\/export-onnx\.ts --weights DIR --out FILE/);
+    const missing = cli('--out', 'x.onnx');
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--weights is required/);
+    const precision = cli('--weights', 'w', '--out', 'x.onnx', '--precision', 'float16');
+    expect(precision.status).toBe(2);
+    expect(precision.stderr).toMatch(/--precision must be float32 or float64, got 'float16'/);
+  });
+
+  it('writes a checkpoint\'s decoder to a .onnx file that the external runner runs like the built-in one', async () => {
+    const dir = join(REPO, 'fixtures', 'models', 'gpt2-mini');
+    const out = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), 'sub', 'mini.onnx');
+    const run = cli('--weights', dir, '--out', out, '--precision', 'float64');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    const w = loadCheckpoint(dir);
+    const external = createExternalOnnxRunner(out);
+    const builtin = createOnnxRunner({ precision: 'float64' });
+    await Promise.all([external.load(w), builtin.load(w)]);
+    const a = await external.forward(ids([[1, 2, 3]]));
+    expect(a.logits.dtype).toBe('float64');
+    expect(maxAbsDiff(a.logits, (await builtin.forward(ids([[1, 2, 3]]))).logits)).toBe(0);
+    expect(cli('--weights', join(REPO, 'no-such-dir'), '--out', out).status).toBe(1);
+    await Promise.all([external.dispose(), builtin.dispose()]);
+  });
+});
