@@ -6,10 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import type { Gpt2Runner, Gpt2Tokenizer } from './contract';
+import type { Gpt2Runner } from './contract';
 import { Gpt2SpecError } from './errors';
 import { ReferenceRunner } from './reference/runner';
-import { builtinTokenizers } from './tokenizers';
 
 export type RunnerFactory = () => Gpt2Runner | Promise<Gpt2Runner>;
 
@@ -56,6 +55,9 @@ export const builtinRunners: Record<string, BuiltinRunner> = {
 
 export class AdapterError extends Gpt2SpecError {}
 
+/** A selection entry naming a file rather than a built-in: it has a slash or a dot. */
+export const looksLikePath = (nameOrPath: string): boolean => /[\\/.]/.test(nameOrPath);
+
 /** A selection entry: a built-in name, or the path of an adapter module. */
 export interface RunnerSource {
   id: string;
@@ -66,8 +68,7 @@ export interface RunnerSource {
 export function runnerSource(nameOrPath: string): RunnerSource {
   const builtin = builtinRunners[nameOrPath];
   if (builtin) return { id: nameOrPath, builtin: true, create: builtin.create };
-  const looksLikePath = /[\\/.]/.test(nameOrPath);
-  if (!looksLikePath) {
+  if (!looksLikePath(nameOrPath)) {
     throw new AdapterError(`unknown runner '${nameOrPath}': built-in runners are ${Object.keys(builtinRunners).join(', ')}, or give the path of an adapter module`);
   }
   const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
@@ -135,28 +136,3 @@ export function selectedRunnerIds(env = process.env.GPT2_SPEC_RUNNERS): { ids: s
   return { ids: Object.entries(builtinRunners).filter(([, r]) => r.byDefault !== false).map(([name]) => name), explicit: false };
 }
 
-export interface TokenizerSource {
-  id: string;
-  builtin: boolean;
-  create: () => Promise<Gpt2Tokenizer>;
-}
-
-/** A tokenizer by built-in name, or from the `tokenizer` factory of an adapter module. */
-export function tokenizerSource(nameOrPath: string): TokenizerSource {
-  const builtin = builtinTokenizers[nameOrPath];
-  if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
-  if (!/[\\/.]/.test(nameOrPath)) {
-    throw new AdapterError(`unknown tokenizer '${nameOrPath}': built-in tokenizers are ${Object.keys(builtinTokenizers).join(', ')}, or give the path of an adapter module`);
-  }
-  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
-  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
-  return {
-    id: nameOrPath,
-    builtin: false,
-    create: async () => {
-      const adapter = await loadAdapter(path);
-      if (!adapter.tokenizer) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no tokenizer`);
-      return (await adapter.tokenizer()) as Gpt2Tokenizer;
-    },
-  };
-}

@@ -1,11 +1,14 @@
 /**
  * The built-in tokenizers, by name, and the choice of which ones a run checks.
  *
- * GPT2_SPEC_TOKENIZERS=reference,gpt-tokenizer picks them by name (unknown names are an error);
- * without it, a run takes every built-in that loads, and reports each one that does not, with why.
+ * GPT2_SPEC_TOKENIZERS=reference,gpt-tokenizer,./my-adapter.ts picks them by name or adapter path (unknown
+ * names are an error); without it, a run takes every built-in that loads, and reports each one that does not, with why.
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Gpt2Tokenizer } from './contract';
 import { TokenizerError } from './errors';
+import { AdapterError, loadAdapter, looksLikePath } from './registry';
 
 // Each module is required only when its tokenizer is asked for (gpt-tokenizer's table is large).
 // require, not import(): under esbuild-register a dynamic import() is Node's own ESM loader, which
@@ -26,7 +29,7 @@ export interface TokenizerSelection {
 export function selectedTokenizerNames(env: NodeJS.ProcessEnv = process.env): TokenizerSelection {
   const listed = env.GPT2_SPEC_TOKENIZERS?.split(',').map((name) => name.trim()).filter((name) => name !== '');
   if (!listed || listed.length === 0) return { names: Object.keys(builtinTokenizers), explicit: false };
-  const unknown = listed.filter((name) => !(name in builtinTokenizers));
+  const unknown = listed.filter((name) => !(name in builtinTokenizers) && !looksLikePath(name));
   if (unknown.length > 0) {
     throw new TokenizerError(`GPT2_SPEC_TOKENIZERS names unknown tokenizers ${unknown.join(', ')}; the built-in ones are ${Object.keys(builtinTokenizers).join(', ')}`);
   }
@@ -57,13 +60,37 @@ export async function selectTokenizers(env: NodeJS.ProcessEnv = process.env): Pr
   return { tokenizers, unavailable };
 }
 
-/** One built-in by name, or why it could not be loaded. */
+/** One tokenizer by built-in name or adapter path, or why it could not be loaded. */
 export async function loadTokenizer(name: string): Promise<{ tokenizer: Gpt2Tokenizer } | { reason: string }> {
-  const factory = builtinTokenizers[name];
-  if (!factory) return { reason: `no built-in tokenizer is called ${JSON.stringify(name)}` };
   try {
-    return { tokenizer: await factory() };
+    return { tokenizer: await tokenizerSource(name).create() };
   } catch (error) {
     return { reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   }
+}
+
+export interface TokenizerSource {
+  id: string;
+  builtin: boolean;
+  create: () => Promise<Gpt2Tokenizer>;
+}
+
+/** A tokenizer by built-in name, or from the `tokenizer` factory of an adapter module (loaded as runner adapters are). */
+export function tokenizerSource(nameOrPath: string): TokenizerSource {
+  const builtin = builtinTokenizers[nameOrPath];
+  if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
+  if (!looksLikePath(nameOrPath)) {
+    throw new AdapterError(`unknown tokenizer '${nameOrPath}': built-in tokenizers are ${Object.keys(builtinTokenizers).join(', ')}, or give the path of an adapter module`);
+  }
+  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
+  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
+  return {
+    id: nameOrPath,
+    builtin: false,
+    create: async () => {
+      const adapter = await loadAdapter(path);
+      if (!adapter.tokenizer) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no tokenizer`);
+      return (await adapter.tokenizer()) as Gpt2Tokenizer;
+    },
+  };
 }

@@ -26,6 +26,7 @@ import {
 } from '../runners/reference/tokenizer';
 import { BYTE_TO_CHAR } from '../runners/reference/tokenizer-bytes';
 import { characterClassOf, splitIntoPreTokens } from '../runners/reference/tokenizer-pretokenize';
+import { looksLikePath } from '../runners/registry';
 import { loadTokenizer, selectedTokenizerNames } from '../runners/tokenizers';
 import { record } from './support/record';
 import { leavingOut, propertyParameters, textWithoutSpecial, unicodeText } from './support/tokenizer/arbitraries';
@@ -65,7 +66,9 @@ describe('The tokenizer turns text into sub-word ids', () => {
       it(`loads (${selection.explicit ? 'asked for by GPT2_SPEC_TOKENIZERS' : 'a built-in'})`, () => {
         if (!loaded) record({ runner: name, component: 'tokenizer', case: 'load', status: 'error', reason: loadFailure });
         expect(loadFailure).toBe('');
-        expect(tokenizer().name).toBe(name);
+        // A built-in answers to its own name; an adapter module names itself.
+        if (!looksLikePath(name)) expect(tokenizer().name).toBe(name);
+        else expect(tokenizer().name).toEqual(expect.any(String));
       });
 
       describe("the seed's examples", () => {

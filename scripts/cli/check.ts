@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
-import { AdapterError, builtinRunners, runnerSource } from '../../runners/registry';
+import { AdapterError, builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
+import { tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
 
 const FLAGS: FlagSpec[] = [
@@ -47,7 +48,14 @@ export async function check(argv: string[]): Promise<number> {
       throw e;
     }
   }
-  for (const t of tokenizers) if (/[\\/.]/.test(t) && !existsSync(t)) throw new UsageError(`tokenizer adapter ${t} does not exist`);
+  for (const t of tokenizers) {
+    try {
+      tokenizerSource(t);
+    } catch (e) {
+      if (e instanceof AdapterError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   const fixtures = resolve(str(flags, 'fixtures') ?? join(packageRoot(), 'fixtures'));
   if (!existsSync(join(fixtures, 'manifest.json'))) throw new UsageError(`${fixtures}: no fixtures here (manifest.json is missing)`);
   const timeout = num(flags, 'timeout');
@@ -92,5 +100,5 @@ export async function check(argv: string[]): Promise<number> {
 }
 
 function absoluteIfPath(nameOrPath: string): string {
-  return /[\\/.]/.test(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
+  return looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
 }

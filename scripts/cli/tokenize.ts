@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../../runners/contract';
 import { Gpt2SpecError } from '../../runners/errors';
-import { tokenizerSource } from '../../runners/registry';
+import { tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, parseArgs, str, UsageError, type FlagSpec } from './args';
 import { parseIds } from './inputs';
 

@@ -12,9 +12,9 @@ export type SampledResult = ResultEntry & { sample?: Sample };
 
 const WEIGHTS = /^h\.(\d+)\.attn\.weights$/;
 /** The most tokens a heatmap shows (a longer case is cropped to its first tokens). */
-const MAX_TOKENS = 24;
+const MAX_TOKENS = 16;
 /** Heatmap cells drawn in all, at most; layers past the first are drawn only while under it. */
-const CELL_BUDGET = 40_000;
+const CELL_BUDGET = 12_000;
 
 interface AttentionCase {
   id: string;
@@ -154,7 +154,8 @@ function heatmapSvg(m: number[][], o: HeatmapOptions): string {
   const font = n <= 8 ? 11 : 9;
   const left = Math.ceil(longest * font * 0.62) + 6;
   const top = Math.ceil(longest * font * 0.45) + 10;
-  const width = left + n * cell + 4;
+  // Room on the right for the last column label, which leans over to the right.
+  const width = left + n * cell + Math.max(4, Math.ceil(longest * font * 0.5) - cell / 2);
   const height = top + n * cell + 2;
   const parts: string[] = [];
   parts.push(`<svg class="hm" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(o.title)}"><title>${esc(o.title)}</title>`);
@@ -171,16 +172,20 @@ function heatmapSvg(m: number[][], o: HeatmapOptions): string {
       const x = left + j * cell;
       const y = top + i * cell;
       const v = m[i]![j]!;
-      if (j > i) {
-        parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="url(#gs-masked)"/>`);
-        continue;
-      }
+      if (j > i) continue; // masked: drawn below as one hatched staircase
       const tip = n <= 12 ? `<title>${esc(`${o.labels[i]} → ${o.labels[j]}: ${v.toFixed(4)}`)}</title>` : '';
       parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${weightColour(v)}">${tip}</rect>`);
       if (showValues) {
         parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 3}" font-size="8" text-anchor="middle" fill="${v > 0.55 ? '#fff' : '#123'}">${v.toFixed(2).replace(/^0\./, '.')}</text>`);
       }
     }
+  }
+  if (n > 1) {
+    // The cells above the diagonal (key after query) as one staircase: (1,0) → (n,0) → (n,n-1) → (n-1,n-1) → (n-1,n-2) → … → (1,1), in cells.
+    const pts: [number, number][] = [[1, 0], [n, 0], [n, n - 1]];
+    for (let k = n - 1; k >= 1; k--) pts.push([k, k], [k, k - 1]);
+    const d = pts.map(([cx, cy], k) => `${k === 0 ? 'M' : 'L'}${left + cx * cell} ${top + cy * cell}`).join('');
+    parts.push(`<path class="masked" d="${d}Z" fill="url(#gs-masked)"><title>masked: a token may not look at later tokens</title></path>`);
   }
   parts.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#8a94a0" stroke-width="1"/></svg>`);
   return parts.join('');

@@ -12,7 +12,7 @@ const LOW = -7;
 const HIGH = 1;
 const LABEL_W = 150;
 const BAR_W = 560;
-const VALUE_W = 250;
+const VALUE_W = 310;
 const ROW_H = 22;
 const TOP = 30;
 const AXIS_H = 24;
@@ -65,7 +65,7 @@ export function usageBars(component: string, runners: string[], results: readonl
       const tip = `${runner}: ${precisePercent(u)} of the tolerance at most, on ${worst.case}${worst.tensor ? ` (${worst.tensor})` : ''}; max |error| ${sci(worst.maxAbsError)}; ${tolText(worst.tolerance)}`;
       p.push(`<rect x="${LABEL_W}" y="${y + 4}" width="${w.toFixed(1)}" height="${ROW_H - 8}" class="${cls}"><title>${esc(tip)}</title></rect>`);
       const below = Math.log10(u) < LOW ? '< ' : Math.log10(u) > HIGH ? '> ' : '';
-      value = `${below}${precisePercent(u)}${u > 1 ? ' ✗ over the tolerance' : ''} · max err ${sci(worst.maxAbsError)}`;
+      value = `${below}${precisePercent(u)}${u > 1 ? ' ✗ over tolerance' : ''} · max err ${sci(worst.maxAbsError)}`;
     } else if (worst) {
       value = 'exact: 0% used';
       p.push(`<rect x="${LABEL_W}" y="${y + 7}" width="2" height="${ROW_H - 14}" class="bar-ok"/>`);

@@ -82,7 +82,9 @@ svg.hm .hm-lab { fill: #34404c; font-family: ui-monospace, Menlo, Consolas, mono
 .hm-legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: var(--muted); margin: 6px 0; flex-wrap: wrap; }
 .hm-legend .ramp { display: inline-block; width: 160px; height: 12px; border: 1px solid #8a94a0; }
 .hm-legend .masked-swatch { display: inline-flex; align-items: center; gap: 6px; margin-left: 18px; }
-ul.problems { padding-left: 18px; }
+ul.problems { padding-left: 18px; margin: 4px 0; }
+.problem-group { margin: 10px 0 14px; }
+.problem-group details { margin-left: 18px; }
 ul.problems li { margin: 6px 0; }
 ul.problems .reason { display: block; white-space: pre-wrap; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: #45505b; background: var(--soft); padding: 3px 8px; border-radius: 3px; margin-top: 2px; max-width: 1100px; overflow-wrap: anywhere; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }

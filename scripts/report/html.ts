@@ -207,9 +207,17 @@ function problems(report: Report): string {
   out.push(`<h3>Failures and errors (${bad.length})</h3>`);
   if (bad.length === 0) out.push('<p>None: every comparison that ran was within its tolerance.</p>');
   else {
-    const items = bad.slice(0, MAX_LISTED).map((r) => `<li><span class="badge ${statusClass(r.status)}">${STATUS_MARK[r.status]} ${esc(STATUS_LABEL[r.status])}</span> ${where(r)}<span class="reason">${esc(r.reason ?? '(no reason recorded)')}</span></li>`);
-    out.push(`<ul class="problems">${items.join('')}</ul>`);
-    if (bad.length > MAX_LISTED) out.push(`<p class="note">… and ${bad.length - MAX_LISTED} more; the JSON report lists them all.</p>`);
+    // Grouped by runner and building block, worst first in data-flow order; a few of each shown, the rest folded away.
+    const item = (r: ResultEntry) => `<li><span class="badge ${statusClass(r.status)}">${STATUS_MARK[r.status]} ${esc(STATUS_LABEL[r.status])}</span> ${where(r)}<span class="reason">${esc(r.reason ?? '(no reason recorded)')}</span></li>`;
+    const listed = bad.slice(0, MAX_LISTED);
+    const groups = [...groupBy(listed, (r) => `${r.runner}\u0000${r.component}`)].sort(([, a], [, b]) => componentRank(a[0]!.component) - componentRank(b[0]!.component));
+    for (const [, rs] of groups) {
+      const total = bad.filter((r) => r.runner === rs[0]!.runner && r.component === rs[0]!.component).length;
+      const shown = rs.slice(0, 3).map(item).join('');
+      const rest = rs.length > 3 ? `<details><summary>${rs.length - 3} more</summary><ul class="problems">${rs.slice(3).map(item).join('')}</ul></details>` : '';
+      out.push(`<div class="problem-group"><b><code>${esc(rs[0]!.runner)}</code> · <code>${esc(rs[0]!.component)}</code>: ${total} ${total === 1 ? 'problem' : 'problems'}</b><ul class="problems">${shown}</ul>${rest}</div>`);
+    }
+    if (bad.length > MAX_LISTED) out.push(`<p class="note">Only the first ${MAX_LISTED} of ${bad.length} are listed; the JSON report has them all.</p>`);
   }
 
   // Failed tests that belong to no runner (a test file that could not run) left no result: list them here.

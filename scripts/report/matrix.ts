@@ -41,7 +41,10 @@ export function renderMatrix(report: Report): string {
   }
   for (const t of report.tokenizers) out.push(`  ${pad(t.name, 16)}${t.status.toUpperCase()}  tokenizer`);
 
-  const columns = [...new Set(report.results.map((r) => r.runner))];
+  // Runners in selection order, then tokenizers, then anything else that recorded a result.
+  const columns = [...new Set([...report.runners.map((r) => r.name), ...report.tokenizers.map((t) => t.name), ...report.results.map((r) => r.runner)])].filter((name) =>
+    report.results.some((r) => r.runner === name),
+  );
   const components = [...new Set(report.results.map((r) => r.component))].sort((a, b) => componentRank(a) - componentRank(b) || a.localeCompare(b));
   if (columns.length > 0) {
     const cells = components.map((c) => columns.map((r) => cellText(report.results.filter((x) => x.component === c && x.runner === r))));
@@ -57,9 +60,17 @@ export function renderMatrix(report: Report): string {
   }
   const problems = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
   if (problems.length) {
+    // At most a few lines per runner and building block, in data-flow order, so that every broken block shows.
     out.push('', `Failures (${problems.length}):`);
-    for (const p of problems.slice(0, 30)) out.push(`  ${p.runner} ${p.component} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${(p.reason ?? '').split('\n')[0]}`);
-    if (problems.length > 30) out.push(`  ... and ${problems.length - 30} more (see the JSON report)`);
+    const groups = new Map<string, ResultEntry[]>();
+    for (const p of [...problems].sort((a, b) => componentRank(a.component) - componentRank(b.component))) {
+      const key = `${p.runner} ${p.component}`;
+      groups.set(key, [...(groups.get(key) ?? []), p]);
+    }
+    for (const [key, group] of groups) {
+      for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${(p.reason ?? '').split('\n')[0]}`);
+      if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (see the JSON report)`);
+    }
   }
   if (report.skipped.length) {
     out.push('', `Skipped (${report.skipped.reduce((n, s) => n + s.count, 0)}), each with its reason:`);

@@ -1,0 +1,114 @@
+/**
+ * The gpt2-spec command: every command answers --help, refuses bad usage with one line and exit 2,
+ * and does its job. It runs from the TypeScript sources here, so no build is needed first.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../runners/paths';
+import { cases, openCase } from './support/fixtures';
+import { rowsOf } from './support/goldens';
+
+const root = packageRoot();
+
+function cli(args: string[], input?: string) {
+  const env: NodeJS.ProcessEnv = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
+  // The child is a run of its own: it must not write into this run's records or read its probe.
+  delete env.GPT2_SPEC_RECORD;
+  delete env.GPT2_SPEC_STATE;
+  const r = spawnSync(process.execPath, ['-r', 'esbuild-register', join(root, 'scripts/cli/main.ts'), ...args], { cwd: root, env, input, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('The gpt2-spec command', () => {
+  describe('explains itself and refuses bad usage with one clear line', () => {
+    it('lists its commands with --help', () => {
+      const r = cli(['--help']);
+      expect(r.code).toBe(0);
+      for (const command of ['check', 'compare', 'generate', 'tokenize', 'detokenize', 'fixtures']) expect(r.stdout).toContain(command);
+    });
+
+    it.each(['check', 'compare', 'generate', 'tokenize', 'detokenize', 'fixtures'])('answers "%s --help" with its usage', (command) => {
+      const r = cli([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: gpt2-spec ${command}`));
+    });
+
+    it('exits 2 on an unknown command, an unknown flag, a missing file and a checkpoint that does not load', () => {
+      const cases: [string[], RegExp][] = [
+        [['bogus'], /unknown command 'bogus'/],
+        [['check', '--bogus'], /unknown flag --bogus/],
+        [['check', '--runner', './no-such-adapter.ts'], /does not exist/],
+        [['check', '--runner', 'no-such-runner'], /unknown runner 'no-such-runner'/],
+        [['compare', '--weights', '/nonexistent/gpt2'], /the checkpoint does not load: .*no such checkpoint directory/],
+        [['generate', '--model', 'gpt2-mini'], /--prompt/],
+        [['detokenize', '[1, -2]'], /whole numbers/],
+      ];
+      for (const [args, message] of cases) {
+        const r = cli(args);
+        expect({ args, code: r.code }).toEqual({ args, code: 2 });
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).toMatch(message);
+      }
+    });
+  });
+
+  describe('tokenizes', () => {
+    it('prints the ids of a text as a JSON array, and the text of the ids', () => {
+      expect(cli(['tokenize', 'cat sat on the']).stdout.trim()).toBe('[9246,3332,319,262]');
+      expect(cli(['detokenize', '[9246,3332,319,262]']).stdout).toBe('cat sat on the');
+    });
+
+    it('reads standard input when no argument is given', () => {
+      expect(cli(['tokenize'], 'cat sat on the').stdout.trim()).toBe('[9246,3332,319,262]');
+    });
+
+    it('refuses an id outside the vocabulary with exit 2', () => {
+      const r = cli(['detokenize', '[50257]']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/50257/);
+    });
+  });
+
+  it('verifies the fixtures against their sha256', () => {
+    const r = cli(['fixtures', 'verify']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/(\d+) of \1 fixture files match/);
+  });
+
+  it('generates the golden greedy continuation of a fixture model, token by token', () => {
+    const c = cases('forward', 'gpt2-mini').map(openCase).find((x) => x.has('generate.output_ids'))!;
+    const [prompt] = rowsOf(c.get('input_ids'));
+    const [golden] = rowsOf(c.get('generate.output_ids'));
+    const r = cli(['generate', '--model', 'gpt2-mini', '--ids', JSON.stringify(prompt), '--max-new-tokens', String(golden!.length - prompt!.length)]);
+    expect(r.code).toBe(0);
+    // Without a tokenizer for this model's own vocabulary, each step prints its ids as it comes.
+    const printed = r.stdout.trim().split(/\s+/).flatMap((s) => JSON.parse(s) as number[]);
+    expect(printed).toEqual(golden);
+  });
+
+  it('localises a planted bug in compare: the first component and layer out of tolerance', () => {
+    const r = cli(['compare', '--weights', 'fixtures/models/gpt2-mini', '--ids', '[1, 2, 3, 4, 5]', '--runner', 'spec/support/adapters/planted-bug-layer-1.ts', '--runner', 'reference']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/planted-bug-layer-1: first leaves tolerance at mlp\.output in layer 1/);
+    expect(r.stdout).toMatch(/reference: within tolerance at every step/);
+    expect(r.stderr).toMatch(/\[\d+\/\d+\] h\.0\.mlp\.output: ok/);
+  });
+
+  it('fails a broken adapter in check, naming the broken components and still reporting the others', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-cli-')), 'report.json');
+    const r = cli(['check', '--runner', 'spec/support/adapters/broken.ts', '--timeout', '2', '--only', 'random-8', '--json', out]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { component: string; status: string }[] };
+    const statuses = (component: string) => new Set(report.results.filter((x) => x.component === component).map((x) => x.status));
+    expect(statuses('embed')).toEqual(new Set(['pass']));
+    expect(statuses('layer_norm')).toEqual(new Set(['pass']));
+    expect(statuses('attention')).toEqual(new Set(['error']));
+    expect(statuses('mlp.output')).toEqual(new Set(['fail']));
+    expect(statuses('block').has('error')).toBe(true);
+    expect(r.stdout).toMatch(/attention\s+ERROR/);
+    expect(r.stdout).toMatch(/did not finish within 2 s/);
+  }, 120_000);
+});
