@@ -59,17 +59,23 @@ export class AdapterError extends Gpt2SpecError {}
 export const looksLikePath = (nameOrPath: string): boolean => /[\\/.]/.test(nameOrPath);
 
 /** A selection entry: a built-in name, or the path of an adapter module. */
-export interface RunnerSource {
+export interface Source<T> {
   id: string;
   builtin: boolean;
-  create: RunnerFactory;
+  create: () => T | Promise<T>;
 }
 
-export function runnerSource(nameOrPath: string): RunnerSource {
-  const builtin = builtinRunners[nameOrPath];
-  if (builtin) return { id: nameOrPath, builtin: true, create: builtin.create };
+export type RunnerSource = Source<Gpt2Runner>;
+
+/**
+ * Resolves a built-in name or an adapter path to a factory; `kind` picks the adapter's runner or tokenizer.
+ * Unknown names and missing files are refused here, before anything is loaded.
+ */
+export function adapterSource<T>(nameOrPath: string, kind: 'runner' | 'tokenizer', builtins: Record<string, () => T | Promise<T>>): Source<T> {
+  const builtin = builtins[nameOrPath];
+  if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
   if (!looksLikePath(nameOrPath)) {
-    throw new AdapterError(`unknown runner '${nameOrPath}': built-in runners are ${Object.keys(builtinRunners).join(', ')}, or give the path of an adapter module`);
+    throw new AdapterError(`unknown ${kind} '${nameOrPath}': built-in ${kind}s are ${Object.keys(builtins).join(', ')}, or give the path of an adapter module`);
   }
   const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
   if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
@@ -78,10 +84,16 @@ export function runnerSource(nameOrPath: string): RunnerSource {
     builtin: false,
     create: async () => {
       const adapter = await loadAdapter(path);
-      if (!adapter.runner) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no runner`);
-      return adapter.runner();
+      const factory = adapter[kind];
+      if (!factory) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no ${kind}`);
+      return (await factory()) as T;
     },
   };
+}
+
+export function runnerSource(nameOrPath: string): RunnerSource {
+  const factories = Object.fromEntries(Object.entries(builtinRunners).map(([name, r]) => [name, r.create]));
+  return adapterSource<Gpt2Runner>(nameOrPath, 'runner', factories);
 }
 
 export interface AdapterModule {

@@ -4,11 +4,9 @@
  * GPT2_SPEC_TOKENIZERS=reference,gpt-tokenizer,./my-adapter.ts picks them by name or adapter path (unknown
  * names are an error); without it, a run takes every built-in that loads, and reports each one that does not, with why.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import type { Gpt2Tokenizer } from './contract';
 import { TokenizerError } from './errors';
-import { AdapterError, loadAdapter, looksLikePath } from './registry';
+import { adapterSource, looksLikePath, type Source } from './registry';
 
 // Each module is required only when its tokenizer is asked for (gpt-tokenizer's table is large).
 // require, not import(): under esbuild-register a dynamic import() is Node's own ESM loader, which
@@ -69,28 +67,7 @@ export async function loadTokenizer(name: string): Promise<{ tokenizer: Gpt2Toke
   }
 }
 
-export interface TokenizerSource {
-  id: string;
-  builtin: boolean;
-  create: () => Promise<Gpt2Tokenizer>;
-}
-
 /** A tokenizer by built-in name, or from the `tokenizer` factory of an adapter module (loaded as runner adapters are). */
-export function tokenizerSource(nameOrPath: string): TokenizerSource {
-  const builtin = builtinTokenizers[nameOrPath];
-  if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
-  if (!looksLikePath(nameOrPath)) {
-    throw new AdapterError(`unknown tokenizer '${nameOrPath}': built-in tokenizers are ${Object.keys(builtinTokenizers).join(', ')}, or give the path of an adapter module`);
-  }
-  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
-  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
-  return {
-    id: nameOrPath,
-    builtin: false,
-    create: async () => {
-      const adapter = await loadAdapter(path);
-      if (!adapter.tokenizer) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no tokenizer`);
-      return (await adapter.tokenizer()) as Gpt2Tokenizer;
-    },
-  };
+export function tokenizerSource(nameOrPath: string): Source<Gpt2Tokenizer> {
+  return adapterSource(nameOrPath, 'tokenizer', builtinTokenizers);
 }

@@ -9,8 +9,8 @@ import { writeFileSync } from 'node:fs';
 import type { Gpt2Config, Tensor } from '../runners/contract';
 import { generateGreedy } from '../runners/generate';
 import { createOnnxRunner, type LmHeadLayout, type OnnxRunner } from '../runners/onnx';
-import { float32, int32 } from '../runners/tensor';
-import { expectedShapes, weightsFromRecord } from '../runners/weights/checkpoint';
+import { int32 } from '../runners/tensor';
+import { seededGpt2Weights } from '../runners/weights/seeded';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,24 +21,6 @@ function flag(name: string): string | undefined {
 const SMOKE = process.argv.includes('--smoke');
 const CONFIG: Gpt2Config = { vocabSize: SMOKE ? 1000 : 50257, nPositions: 1024, nEmbd: 768, nLayer: SMOKE ? 1 : 12, nHead: 12, layerNormEpsilon: 1e-5 };
 
-/** Seeded weights shaped like GPT-2 small: N(0, 0.02)-ish (a sum of uniforms), γ = 1, β = 0. */
-function randomWeights(config: Gpt2Config) {
-  let s = 0x9e3779b9;
-  const next = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-  const record: Record<string, Tensor> = {};
-  for (const [name, shape] of expectedShapes(config)) {
-    const t = float32(shape);
-    if (/ln_\w+\.weight$/.test(name)) t.data.fill(1);
-    else if (!name.endsWith('.bias')) for (let i = 0; i < t.data.length; i++) t.data[i] = (next() + next() + next() - 1.5) * 0.04;
-    record[name] = t;
-  }
-  return weightsFromRecord(config, record, 'random GPT-2 small');
-}
 
 /** FLOPs of one forward of T new tokens after P cached ones: 2 per multiply-add. */
 function forwardFlops(c: Gpt2Config, T: number, P = 0): number {
@@ -115,7 +97,7 @@ async function main(): Promise<void> {
   console.log(`gpt2-spec ONNX benchmark: ${SMOKE ? 'SMOKE TEST, not GPT-2 small: ' : 'GPT-2 small shape '}(L ${L}, D ${D}, H ${H}, V ${V}, n_positions ${P}), seeded random float32 weights`);
   console.log(FLOP_FORMULA);
   const t0 = performance.now();
-  const weights = randomWeights(CONFIG);
+  const weights = seededGpt2Weights(CONFIG);
   console.log(`weights generated in ${((performance.now() - t0) / 1000).toFixed(2)} s; ${(forwardFlops(CONFIG, 1) / 2 / 1e6).toFixed(1)}M multiply-adds per token at P = 0`);
   // Every layout's session is created first (each timed), then the first layout gets every measurement,
   // then the T = 128 forward is timed on all layouts in alternation, so that load from other processes

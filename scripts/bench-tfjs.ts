@@ -13,9 +13,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config, Tensor } from '../runners/contract';
-import { float32, ids } from '../runners/tensor';
+import { ids } from '../runners/tensor';
 import { createTfjsRunner, type TfjsBackendChoice } from '../runners/tfjs';
-import { expectedShapes, weightsFromRecord } from '../runners/weights/checkpoint';
+import { seededGpt2Weights, seededRandom } from '../runners/weights/seeded';
 
 const SIZES: Record<'gpt2' | 'small', Gpt2Config> = {
   gpt2: { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEpsilon: 1e-5 },
@@ -28,32 +28,7 @@ function arg(name: string): string | undefined {
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 
-/** mulberry32: a small seeded PRNG, so that every run builds the same weights. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-/** GPT-2-shaped weights as HF initializes them: N(0, 0.02) matrices, small biases, LayerNorm γ ≈ 1, β ≈ 0. */
-function seededWeights(config: Gpt2Config, seed = 1729) {
-  const random = prng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()); // Box–Muller
-  const record: Record<string, Tensor> = {};
-  for (const [name, shape] of expectedShapes(config)) {
-    const t = float32(shape);
-    const isNorm = /(^|\.)ln_(1|2|f)\.weight$/.test(name);
-    const isBias = name.endsWith('.bias');
-    for (let i = 0; i < t.data.length; i++) t.data[i] = isNorm ? 1 + 0.1 * normal() : isBias ? 0.01 * normal() : 0.02 * normal();
-    record[name] = t;
-  }
-  return weightsFromRecord(config, record, 'seeded GPT-2 weights');
-}
 
 const ms = (t0: number) => performance.now() - t0;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -83,13 +58,13 @@ async function main(): Promise<void> {
   if (onCpu && sizeName !== 'gpt2') console.log('note: the cpu backend runs a GPT-2-small forward in ~40 s; this is the small shape (--size gpt2 to insist)');
 
   let t0 = performance.now();
-  const weights = seededWeights(config);
+  const weights = seededGpt2Weights(config);
   const buildMs = ms(t0);
   t0 = performance.now();
   await runner.load(weights);
   console.log(`weights: built in ${fmt(buildMs)}, loaded in ${fmt(ms(t0))}; ${tf.memory().numTensors} tensors held`);
 
-  const random = prng(7);
+  const random = seededRandom(7);
   const prompt = ids([Array.from({ length: T }, () => Math.floor(random() * config.vocabSize))]);
   const baseline = tf.memory().numTensors;
 

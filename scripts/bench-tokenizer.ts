@@ -9,18 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Gpt2Tokenizer } from '../runners/contract';
 import { selectTokenizers } from '../runners/tokenizers';
+import { seededRandom } from '../runners/weights/seeded';
 
-/** mulberry32: a tiny seeded PRNG, so the text is the same on every machine. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SENTENCES = [
   'The {noun} of {place} was older than anyone in the village could remember.',

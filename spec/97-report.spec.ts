@@ -308,6 +308,18 @@ describe('The failures section lists what failed, the known divergences and the 
   });
 });
 
+describe('Many failures are grouped per runner and building block, so that every broken block shows', () => {
+  it('shows a few failures of each group, folds some more away, and leaves the rest to the JSON report', () => {
+    const many: ResultEntry[] = Array.from({ length: 300 }, (_, k) => ({ ...pass('broken', 'layer_norm', 5), case: `case-${k}`, status: 'fail', reason: `row ${k} is off` }) as ResultEntry);
+    const html = renderHtml(buildReport([...many, { ...pass('broken', 'lm_head', 2), status: 'fail', reason: 'the logits row is off' }], [], []), sources());
+    const problems = section(html, 'problems');
+    expect(problems).toContain('<code>broken</code> · <code>layer_norm</code>: 300 problems');
+    expect(problems).toContain('<code>broken</code> · <code>lm_head</code>: 1 problem');
+    expect(problems).toContain('<summary>20 more (and 277 in the JSON report)</summary>');
+    expect(count(problems, 'is off</span></li>')).toBe(3 + 20 + 1);
+  });
+});
+
 describe('The HTML report stays small for a full run', () => {
   it('crops a long case to its first tokens and draws only the first layers of many', () => {
     const long = 64;

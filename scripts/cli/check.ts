@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
-import { AdapterError, builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
+import { builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
 import { tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
 
@@ -40,22 +40,9 @@ export async function check(argv: string[]): Promise<number> {
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (runners are given with --runner)`);
   const runners = list(flags, 'runner').map(absoluteIfPath);
   const tokenizers = list(flags, 'tokenizer').map(absoluteIfPath);
-  for (const r of runners) {
-    try {
-      runnerSource(r);
-    } catch (e) {
-      if (e instanceof AdapterError) throw new UsageError(e.message);
-      throw e;
-    }
-  }
-  for (const t of tokenizers) {
-    try {
-      tokenizerSource(t);
-    } catch (e) {
-      if (e instanceof AdapterError) throw new UsageError(e.message);
-      throw e;
-    }
-  }
+  // Unknown names and missing adapter files are refused now (an AdapterError: exit 2), before jest starts.
+  runners.forEach(runnerSource);
+  tokenizers.forEach(tokenizerSource);
   const fixtures = resolve(str(flags, 'fixtures') ?? join(packageRoot(), 'fixtures'));
   if (!existsSync(join(fixtures, 'manifest.json'))) throw new UsageError(`${fixtures}: no fixtures here (manifest.json is missing)`);
   const timeout = num(flags, 'timeout');

@@ -6,7 +6,7 @@
  */
 import type { Gpt2Runner, LayerNormSite, Tensor } from '../../runners/contract';
 import { ReferenceRunner } from '../../runners/reference/runner';
-import { AdapterError, runnerSource, selectedRunnerIds } from '../../runners/registry';
+import { runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { ids as idsTensor } from '../../runners/tensor';
 import { compareTensors, describeComparison } from '../../spec/support/compare';
 import { tolerance } from '../../spec/support/fixtures';
@@ -80,13 +80,7 @@ export async function compare(argv: string[]): Promise<number> {
   const weights = loadWeightsArg(dir);
   const ids = promptIds(flags, dir, weights.config.vocabSize, 'The cat sat on the mat');
   const names = list(flags, 'runner').length ? list(flags, 'runner') : selectedRunnerIds('').ids.filter((n) => n !== 'reference');
-  const sources = names.map((n) => {
-    try {
-      return runnerSource(n);
-    } catch (e) {
-      throw e instanceof AdapterError ? new UsageError(e.message) : e;
-    }
-  });
+  const sources = names.map(runnerSource); // an unknown name or a missing adapter file: exit 2
 
   const log = (s: string) => process.stderr.write(`${s}\n`);
   log(`gpt2-spec compare: ${weights.config.nLayer} layers, D ${weights.config.nEmbd}, V ${weights.config.vocabSize}; ${ids.length} tokens ${JSON.stringify(ids.slice(0, 16))}${ids.length > 16 ? '…' : ''}`);

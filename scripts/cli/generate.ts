@@ -5,8 +5,9 @@
 import { join } from 'node:path';
 import type { Gpt2Runner, KvCache, Tensor } from '../../runners/contract';
 import { greedyNext } from '../../runners/generate';
-import { AdapterError, runnerSource } from '../../runners/registry';
+import { runnerSource } from '../../runners/registry';
 import { ids as idsTensor } from '../../runners/tensor';
+import { seededRandom } from '../../runners/weights/seeded';
 import { fixturesDir, loadManifest } from '../../spec/support/fixtures';
 import { formatHelp, num, parseArgs, str, UsageError, type FlagSpec } from './args';
 import { loadWeightsArg, promptIds, tokenizerFor } from './inputs';
@@ -30,17 +31,6 @@ export const generateHelp = () =>
     FLAGS,
   );
 
-/** mulberry32: a small seeded generator, so that a sample can be repeated. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Samples from softmax(logits / temperature) of the last position, among the top k when given. */
 export function sampleNext(logits: Tensor, temperature: number, topK: number | undefined, random: () => number): number {
@@ -80,15 +70,10 @@ export async function generate(argv: string[]): Promise<number> {
   const weights = loadWeightsArg(dir!);
   const prompt = promptIds(flags, dir, weights.config.vocabSize, '');
   const tokenizer = weights.config.vocabSize === 50257 || str(flags, 'ids') === undefined ? tokenizerFor(dir) : undefined;
-  let runner: Gpt2Runner;
-  try {
-    runner = await runnerSource(str(flags, 'runner') ?? 'reference').create();
-  } catch (e) {
-    throw e instanceof AdapterError ? new UsageError(e.message) : e;
-  }
+  const runner: Gpt2Runner = await runnerSource(str(flags, 'runner') ?? 'reference').create();
   await runner.load(weights);
 
-  const random = seeded(num(flags, 'seed') ?? 0);
+  const random = seededRandom(num(flags, 'seed') ?? 0); // seeded, so that a sample can be repeated
   const steps = Math.min(maxNew, weights.config.nPositions - prompt.length);
   const write = (ids: number[]) => process.stdout.write(tokenizer ? tokenizer.decode(ids) : `${JSON.stringify(ids)} `);
   write(prompt);

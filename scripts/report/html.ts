@@ -14,8 +14,11 @@ import { componentRank, firstLine, reportFailed, runnerOfTest, type Report, type
 
 export type { HtmlSources } from './html-sources';
 
-/** The most failures listed one by one; the JSON report has them all. */
-const MAX_LISTED = 200;
+/** Failures per runner and building block: this many in view, this many more folded away; the JSON report has them all. */
+const SHOWN_PER_GROUP = 3;
+const FOLDED_PER_GROUP = 20;
+/** A reason longer than this is cut (the JSON report has it whole). */
+const MAX_REASON = 1500;
 /** The blocks whose output is ids, compared exactly rather than within a tolerance. */
 const EXACT_COMPONENTS = new Set(['tokenizer', 'generation']);
 
@@ -207,17 +210,16 @@ function problems(report: Report): string {
   out.push(`<h3>Failures and errors (${bad.length})</h3>`);
   if (bad.length === 0) out.push('<p>None: every comparison that ran was within its tolerance.</p>');
   else {
-    // Grouped by runner and building block, worst first in data-flow order; a few of each shown, the rest folded away.
-    const item = (r: ResultEntry) => `<li><span class="badge ${statusClass(r.status)}">${STATUS_MARK[r.status]} ${esc(STATUS_LABEL[r.status])}</span> ${where(r)}<span class="reason">${esc(r.reason ?? '(no reason recorded)')}</span></li>`;
-    const listed = bad.slice(0, MAX_LISTED);
-    const groups = [...groupBy(listed, (r) => `${r.runner}\u0000${r.component}`)].sort(([, a], [, b]) => componentRank(a[0]!.component) - componentRank(b[0]!.component));
+    // Grouped by runner and building block in data-flow order, so that every broken block shows: a few of each
+    // in view, some more folded away, the rest left to the JSON report.
+    const item = (r: ResultEntry) => `<li><span class="badge ${statusClass(r.status)}">${STATUS_MARK[r.status]} ${esc(STATUS_LABEL[r.status])}</span> ${where(r)}<span class="reason">${esc(shorten(r.reason ?? '(no reason recorded)', MAX_REASON))}</span></li>`;
+    const groups = [...groupBy(bad, (r) => `${r.runner}\u0000${r.component}`)].sort(([, a], [, b]) => componentRank(a[0]!.component) - componentRank(b[0]!.component));
     for (const [, rs] of groups) {
-      const total = bad.filter((r) => r.runner === rs[0]!.runner && r.component === rs[0]!.component).length;
-      const shown = rs.slice(0, 3).map(item).join('');
-      const rest = rs.length > 3 ? `<details><summary>${rs.length - 3} more</summary><ul class="problems">${rs.slice(3).map(item).join('')}</ul></details>` : '';
-      out.push(`<div class="problem-group"><b><code>${esc(rs[0]!.runner)}</code> · <code>${esc(rs[0]!.component)}</code>: ${total} ${total === 1 ? 'problem' : 'problems'}</b><ul class="problems">${shown}</ul>${rest}</div>`);
+      const folded = rs.slice(SHOWN_PER_GROUP, SHOWN_PER_GROUP + FOLDED_PER_GROUP);
+      const left = rs.length - SHOWN_PER_GROUP - folded.length;
+      const rest = folded.length ? `<details><summary>${folded.length} more${left > 0 ? ` (and ${left} in the JSON report)` : ''}</summary><ul class="problems">${folded.map(item).join('')}</ul></details>` : '';
+      out.push(`<div class="problem-group"><b><code>${esc(rs[0]!.runner)}</code> · <code>${esc(rs[0]!.component)}</code>: ${rs.length} ${rs.length === 1 ? 'problem' : 'problems'}</b><ul class="problems">${rs.slice(0, SHOWN_PER_GROUP).map(item).join('')}</ul>${rest}</div>`);
     }
-    if (bad.length > MAX_LISTED) out.push(`<p class="note">Only the first ${MAX_LISTED} of ${bad.length} are listed; the JSON report has them all.</p>`);
   }
 
   // Failed tests that belong to no runner (a test file that could not run) left no result: list them here.

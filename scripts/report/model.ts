@@ -17,7 +17,10 @@ export interface ResultEntry {
   usage?: number;
   tolerance?: { atol: number; rtol: number };
   reason?: string;
+  /** The full name of the jest test that made the result. */
   test?: string;
+  /** The runner's output itself, kept for the HTML report's pictures (only for the tensors the spec marks). */
+  sample?: { shape: number[]; data: number[] };
 }
 
 export interface RunnerEntry {

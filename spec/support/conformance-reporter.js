@@ -39,7 +39,12 @@ class ConformanceReporter {
 
   onRunComplete() {
     const file = process.env.GPT2_SPEC_RECORD;
-    const records = file && existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    const records = file && existsSync(file)
+      ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {
+        const { kind: _, ...result } = JSON.parse(l);
+        return result;
+      })
+      : [];
     const statePath = process.env.GPT2_SPEC_STATE;
     const probe = statePath && existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : [];
     const { writeReports } = loadReportModules();

@@ -5,25 +5,11 @@
  * without it, records are dropped and the tests behave the same.
  */
 import { appendFileSync } from 'node:fs';
+import type { ResultEntry } from '../../scripts/report/model';
 
-export type ResultStatus = 'pass' | 'fail' | 'not-exposed' | 'known-divergence' | 'error' | 'skipped';
-
-export interface ResultRecord {
-  runner: string;
-  component: string;
-  case: string;
-  tensor?: string;
-  status: ResultStatus;
-  maxAbsError?: number;
-  maxRelError?: number;
-  usage?: number;
-  tolerance?: { atol: number; rtol: number };
-  reason?: string;
-  /** The full name of the test that made the record (filled in by record()). */
-  test?: string;
-  /** The runner's output itself, kept for the HTML report's pictures (only for the tensors the spec marks). */
-  sample?: { shape: number[]; data: number[] };
-}
+export type { ResultStatus } from '../../scripts/report/model';
+/** One result, as the report reads it. */
+export type ResultRecord = ResultEntry;
 
 export function record(entry: ResultRecord): void {
   const file = process.env.GPT2_SPEC_RECORD;
