@@ -13,6 +13,8 @@ const config: Config = {
   globalSetup: '<rootDir>/spec/support/global-setup.ts',
   setupFilesAfterEnv: ['<rootDir>/spec/support/matchers.ts'],
   testTimeout: 60_000,
+  // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.
+  maxWorkers: 2,
 };
 
 export default config;

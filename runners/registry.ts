@@ -3,9 +3,9 @@
  * adapter module. The spec (GPT2_SPEC_RUNNERS) and the command line load adapters through this code.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Gpt2Runner } from './contract';
 import { Gpt2SpecError } from './errors';
 import { ReferenceRunner } from './reference/runner';
@@ -24,32 +24,39 @@ export interface BuiltinRunner {
  * Built-in runners by name. A factory throws when its backend cannot run here; the spec reports that
  * runner as unavailable, with the error as the reason.
  */
+// Each backend's module is required only when its runner is created, so that one missing backend
+// (or its native binary) makes that runner unavailable, not the registry. require, not import():
+// under esbuild-register a dynamic import() goes to Node's own ESM loader, which cannot read TypeScript.
 export const builtinRunners: Record<string, BuiltinRunner> = {
   reference: { description: 'float64 TypeScript reference, written to be read', create: () => new ReferenceRunner() },
   onnx: {
     description: 'ONNX Runtime (onnxruntime-node, CPU), standard ONNX graphs built from the weights, float32',
-    create: async () => (await import('./onnx')).createOnnxRunner({ precision: 'float32' }),
+    create: async () => (require('./onnx') as typeof import('./onnx')).createOnnxRunner({ precision: 'float32' }),
   },
   onnx64: {
     description: 'the same ONNX graphs in float64',
-    create: async () => (await import('./onnx')).createOnnxRunner({ precision: 'float64' }),
+    create: async () => (require('./onnx') as typeof import('./onnx')).createOnnxRunner({ precision: 'float64' }),
   },
   'onnx-external': {
     description: "a GPT-2 decoder exported by torch.onnx.export from HF's GPT2LMHeadModel, run as it is",
-    create: async () => (await import('./onnx')).createExternalOnnxRunner(),
+    create: async () => (require('./onnx') as typeof import('./onnx')).createExternalOnnxRunner(),
+  },
+  'transformers.js': {
+    description: 'transformers.js (@huggingface/transformers), the first outside implementation checked: gpt2-mini exported by torch.onnx.export, run by its own GPT2LMHeadModel',
+    create: async () => (require('./transformers-js') as typeof import('./transformers-js')).createTransformersJsRunner(),
   },
   tfjs: {
     description: 'TensorFlow.js on the best backend here (tfjs-node-gpu, tfjs-node, wasm, cpu; GPT2_TFJS_BACKEND forces one)',
-    create: async () => (await import('./tfjs')).createTfjsRunner(),
+    create: async () => (require('./tfjs') as typeof import('./tfjs')).createTfjsRunner(),
   },
   'tfjs-wasm': {
     description: 'TensorFlow.js on its WebAssembly backend (XNNPACK, SIMD); what `tfjs` runs where tfjs-node is not installed',
-    create: async () => (await import('./tfjs')).createTfjsRunner({ backend: 'wasm' }),
+    create: async () => (require('./tfjs') as typeof import('./tfjs')).createTfjsRunner({ backend: 'wasm' }),
     byDefault: false,
   },
   'tfjs-cpu': {
     description: "TensorFlow.js on its pure-JavaScript cpu backend",
-    create: async () => (await import('./tfjs')).createTfjsRunner({ backend: 'cpu' }),
+    create: async () => (require('./tfjs') as typeof import('./tfjs')).createTfjsRunner({ backend: 'cpu' }),
   },
 };
 
@@ -128,23 +135,33 @@ export async function loadAdapter(path: string): Promise<AdapterModule> {
   throw new AdapterError(`adapter ${path}: the default export must be { name, runner?, tokenizer? } or a function returning a Gpt2Runner`);
 }
 
-/** Compiles an adapter to CommonJS in the temp folder, once per version of the file. */
+const compiled = new Map<string, string>();
+
+/**
+ * Compiles an adapter to CommonJS in the temp folder, once per process (esbuild takes milliseconds, and a
+ * fresh build sees every edit, to the adapter and to the files it imports). The compiled file resolves its
+ * packages, __dirname and __filename as the adapter's own file would, wherever it is written.
+ */
 function compileAdapter(path: string): string {
-  const { mtimeMs, size } = statSync(path);
-  const key = createHash('sha256').update(`${path}:${mtimeMs}:${size}`).digest('hex').slice(0, 16);
-  const out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}.cjs`);
-  if (!existsSync(out)) {
-    // esbuild is required here, not at the top, so that loading built-in runners never needs it.
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', logLevel: 'silent' });
-  }
+  let out = compiled.get(path);
+  if (out) return out;
+  const key = createHash('sha256').update(path).digest('hex').slice(0, 16);
+  out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
+  const here = JSON.stringify(dirname(path));
+  const banner = [
+    `__filename = ${JSON.stringify(path)}; __dirname = ${here};`,
+    `module.paths.unshift(...require('node:module')._nodeModulePaths(${here}));`,
+  ].join(' ');
+  // esbuild is required here, not at the top, so that loading built-in runners never needs it.
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', banner: { js: banner }, logLevel: 'silent' });
+  compiled.set(path, out);
   return out;
 }
 
-/** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner. */
+/** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner checked by default. */
 export function selectedRunnerIds(env = process.env.GPT2_SPEC_RUNNERS): { ids: string[]; explicit: boolean } {
   const list = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length > 0) return { ids: list, explicit: true };
   return { ids: Object.entries(builtinRunners).filter(([, r]) => r.byDefault !== false).map(([name]) => name), explicit: false };
 }
-

@@ -14,6 +14,8 @@ import { adapterSource, looksLikePath, type Source } from './registry';
 export const builtinTokenizers: Record<string, () => Promise<Gpt2Tokenizer>> = {
   reference: async () => (require('./reference/tokenizer') as typeof import('./reference/tokenizer')).loadReferenceTokenizer(),
   'gpt-tokenizer': async () => (require('./gpt-tokenizer') as typeof import('./gpt-tokenizer')).createGptTokenizerAdapter(),
+  // The first outside implementation checked: transformers.js's AutoTokenizer on GPT-2's tokenizer.json.
+  'transformers.js': async () => (require('./transformers-js') as typeof import('./transformers-js')).createTransformersJsTokenizer(),
 };
 
 export interface TokenizerSelection {

@@ -33,7 +33,7 @@ import { leavingOut, propertyParameters, textWithoutSpecial, unicodeText } from 
 import { byCategory, categoryTitle, loadDecodeCases, loadEncodeCases } from './support/tokenizer/cases';
 import { expectGolden, runDecodeCase, runEncodeCase } from './support/tokenizer/check';
 import { gptTokenizerBugs } from './support/tokenizer/gpt-tokenizer-bugs';
-import { charactersLeftOutOfProperties, expectedDivergence, knownDivergences } from './support/tokenizer/known-divergences';
+import { charactersLeftOutOfProperties, expectedDivergence, knownDivergences, knownPropertyDivergences } from './support/tokenizer/known-divergences';
 import { allCodePoints, codePointName, javascriptClassOf, preview, referenceClassOf } from './support/tokenizer/unicode';
 
 const END_OF_TEXT = '<|endoftext|>';
@@ -61,7 +61,9 @@ describe('The tokenizer turns text into sub-word ids', () => {
         return loaded;
       };
       const leftOut = charactersLeftOutOfProperties[name];
-      const randomText = () => leavingOut(unicodeText(), leftOut?.excludes);
+      // A tokenizer known to read <|endoftext|> as special even with 'none' gets random text without it (its own test says so).
+      const endOfTextAsText = knownPropertyDivergences[name]?.['end-of-text-as-text'];
+      const randomText = () => leavingOut(unicodeText(), leftOut?.excludes).filter((text) => !endOfTextAsText || !text.includes(END_OF_TEXT));
 
       it(`loads (${selection.explicit ? 'asked for by GPT2_SPEC_TOKENIZERS' : 'a built-in'})`, () => {
         if (!loaded) record({ runner: name, component: 'tokenizer', case: 'load', status: 'error', reason: loadFailure });
@@ -87,7 +89,7 @@ describe('The tokenizer turns text into sub-word ids', () => {
         it(`has ${VOCAB_SIZE} ids, and the last, ${END_OF_TEXT_ID}, is ${END_OF_TEXT}`, () => {
           expect(tokenizer().decode([END_OF_TEXT_ID])).toBe(END_OF_TEXT);
           expect(tokenizer().encode(END_OF_TEXT, { allowedSpecial: 'all' })).toEqual([END_OF_TEXT_ID]);
-          expect(() => tokenizer().decode([VOCAB_SIZE])).toThrow(TokenizerError);
+          expect(() => tokenizer().decode([VOCAB_SIZE])).toThrow(expect.objectContaining({ name: 'TokenizerError' }));
         });
       });
 
@@ -173,23 +175,32 @@ describe('The tokenizer turns text into sub-word ids', () => {
           );
         });
 
-        it(`with 'none' (the default), never gives ${END_OF_TEXT_ID}`, () => {
-          fc.assert(
-            fc.property(fc.array(fc.oneof(fc.constant(END_OF_TEXT), randomText()), { maxLength: 5 }), (parts) => {
-              const text = parts.join('');
-              expect(tokenizer().encode(text)).not.toContain(END_OF_TEXT_ID);
-              expect(tokenizer().encode(text, { allowedSpecial: 'none' })).toEqual(tokenizer().encode(text));
-            }),
-            propertyParameters(),
-          );
-        });
+        if (!endOfTextAsText) {
+          it(`with 'none' (the default), never gives ${END_OF_TEXT_ID}`, () => {
+            fc.assert(
+              fc.property(fc.array(fc.oneof(fc.constant(END_OF_TEXT), randomText()), { maxLength: 5 }), (parts) => {
+                const text = parts.join('');
+                expect(tokenizer().encode(text)).not.toContain(END_OF_TEXT_ID);
+                expect(tokenizer().encode(text, { allowedSpecial: 'none' })).toEqual(tokenizer().encode(text));
+              }),
+              propertyParameters(),
+            );
+          });
+        } else {
+          it(`with 'none' (the default), still gives ${END_OF_TEXT_ID} for ${END_OF_TEXT} [known divergence: must still differ]`, () => {
+            const still = tokenizer().encode(END_OF_TEXT, { allowedSpecial: 'none' }).includes(END_OF_TEXT_ID);
+            record({ runner: name, component: 'tokenizer', case: 'property: special tokens as text', status: still ? 'known-divergence' : 'fail', reason: endOfTextAsText });
+            if (!still) throw new Error(`${name} now reads ${END_OF_TEXT} as text with 'none': remove its 'end-of-text-as-text' entry from known-divergences.ts`);
+          });
+        }
       });
 
       describe('bad input fails loudly, with a TokenizerError', () => {
         for (const id of [-1, VOCAB_SIZE, 1.5, Number.NaN]) {
           it(`refuses to decode the id ${id}`, () => {
-            expect(() => tokenizer().decode([id])).toThrow(TokenizerError);
-            expect(() => tokenizer().decode([0, id, 1])).toThrow(TokenizerError);
+            // By name, so that an adapter's own copy of the class (a bundled adapter has one) counts too.
+            expect(() => tokenizer().decode([id])).toThrow(expect.objectContaining({ name: 'TokenizerError' }));
+            expect(() => tokenizer().decode([0, id, 1])).toThrow(expect.objectContaining({ name: 'TokenizerError' }));
           });
         }
       });

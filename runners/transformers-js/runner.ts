@@ -1,0 +1,218 @@
+/**
+ * The transformers.js runner: gpt2-mini as transformers.js runs it, through its own model class
+ * (AutoModelForCausalLM -> GPT2LMHeadModel) and its own forward, from the folder
+ * fixtures/transformers-js/gpt2-mini (scripts/fixtures/transformers_js.py writes it: the fixture model's
+ * config.json and its torch.onnx.export decoder as onnx/model.onnx).
+ *
+ * forward(ids, past) hands transformers.js what its generate() hands it: input_ids, an attention_mask of
+ * ones over past + new tokens and position_ids (int64 Tensors of the library), and, after the first step, the
+ * cache as the library's DynamicCache of `past_key_values.{i}.key/value` tensors. On the first step no cache
+ * is passed: transformers.js builds the empty one itself, from the ONNX file's input shapes. The outputs
+ * `present.{i}.key/value` [B,H,P+T,Dh] are the contract's cache. The components are inside the ONNX graph,
+ * so every other method throws NotExposedError; greedy generation follows from forward (runners/generate.ts).
+ *
+ * The folder holds one model; load() refuses another (compared by config) with a NotExposedError that names
+ * the difference. The weights themselves are the ONNX file's: load() does not read the checkpoint's tensors.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import type { PreTrainedModel, Tensor as LibraryTensor } from '@huggingface/transformers';
+import type { AttentionTrace, Gpt2Config, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
+import { BaseRunner } from '../base-runner';
+import { CheckpointError, NotExposedError } from '../errors';
+import { headSize } from '../validate';
+import { fixturesFolder, fromLibraryArray, gpt2SpecRoot, type Library, libraryVersions, loadLibrary, toLibraryArray } from './library';
+
+/** The folder the runner loads by default: fixtures/transformers-js/gpt2-mini. */
+export const defaultModelFolder = (): string => join(fixturesFolder(), 'transformers-js', 'gpt2-mini');
+
+/** What config.json says, in the contract's words. */
+export function folderConfig(folder: string): Gpt2Config {
+  const path = join(folder, 'config.json');
+  if (!existsSync(path)) throw new CheckpointError(`${path}: missing (run .venv/bin/python scripts/fixtures/transformers_js.py --out fixtures)`);
+  const c = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  if (c.model_type !== 'gpt2') throw new CheckpointError(`${path}: model_type is ${JSON.stringify(c.model_type)}, not "gpt2"`);
+  const num = (key: string) => {
+    const v = c[key];
+    if (typeof v !== 'number') throw new CheckpointError(`${path}: ${key} is ${JSON.stringify(v)}, not a number`);
+    return v;
+  };
+  return {
+    vocabSize: num('vocab_size'),
+    nPositions: num('n_positions'),
+    nEmbd: num('n_embd'),
+    nLayer: num('n_layer'),
+    nHead: num('n_head'),
+    layerNormEpsilon: num('layer_norm_epsilon'),
+  };
+}
+
+/** from_pretrained reads env.localModelPath after awaiting; loads are queued so that two never mix folders. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `load` with env.localModelPath set to the folder's parent; returns what it returns, one load at a time. */
+export function fromFolder<T>(lib: Library, folder: string, load: (id: string) => Promise<T>): Promise<T> {
+  const run = queue.then(async () => {
+    lib.env.localModelPath = `${dirname(resolve(folder))}/`;
+    return load(basename(folder));
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** A folder as messages show it: relative to the checkout when inside it. */
+function shown(folder: string): string {
+  try {
+    const rel = relative(gpt2SpecRoot(), folder);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : folder;
+  } catch {
+    return folder;
+  }
+}
+
+export interface TransformersJsRunnerOptions {
+  /** The model folder (default fixtures/transformers-js/gpt2-mini). */
+  folder?: string;
+}
+
+export class TransformersJsRunner extends BaseRunner {
+  readonly name = 'transformers.js';
+  readonly folder: string;
+  private lib?: Library;
+  private model?: PreTrainedModel;
+
+  constructor(opts: TransformersJsRunnerOptions = {}) {
+    super();
+    this.folder = resolve(opts.folder ?? defaultModelFolder());
+  }
+
+  get backend(): string {
+    const v = libraryVersions();
+    return `transformers.js ${v.transformersJs} (AutoModelForCausalLM, its own forward), onnxruntime-node ${v.onnxruntime} cpu fp32, ${basename(this.folder)}/onnx/model.onnx`;
+  }
+
+  /** transformers.js's own model object (GPT2LMHeadModel), for what the contract does not cover, e.g. its generate(). */
+  get libraryModel(): PreTrainedModel {
+    void this.config; // throws when load() has not run or dispose() has
+    return this.model!;
+  }
+
+  /** transformers.js itself, as this runner loaded it (its Tensor class, its env). */
+  get library(): Library {
+    void this.config;
+    return this.lib!;
+  }
+
+  protected async loadWeights(weights: Gpt2Weights): Promise<void> {
+    await this.release();
+    const theirs = folderConfig(this.folder);
+    const ours = weights.config;
+    const keys: { key: keyof Gpt2Config; name: string }[] = [
+      { key: 'nLayer', name: 'layers' },
+      { key: 'nHead', name: 'heads' },
+      { key: 'nEmbd', name: 'n_embd' },
+      { key: 'vocabSize', name: 'vocab' },
+      { key: 'nPositions', name: 'n_positions' },
+      { key: 'layerNormEpsilon', name: 'layer_norm_epsilon' },
+    ];
+    const differ = keys.filter(({ key }) => theirs[key] !== ours[key]);
+    if (differ.length > 0) {
+      throw new NotExposedError(
+        `transformers.js runs only the model of ${shown(this.folder)}: ${differ.map(({ key, name }) => `${name} ${theirs[key]} (this model has ${ours[key]})`).join(', ')}`,
+      );
+    }
+    const onnx = join(this.folder, 'onnx', 'model.onnx');
+    if (!existsSync(onnx)) throw new CheckpointError(`${onnx}: missing (run .venv/bin/python scripts/fixtures/transformers_js.py --out fixtures)`);
+    const lib = loadLibrary();
+    this.model = await fromFolder(lib, this.folder, (id) =>
+      lib.AutoModelForCausalLM.from_pretrained(id, { local_files_only: true, dtype: 'fp32', device: 'cpu' }),
+    );
+    this.lib = lib;
+  }
+
+  protected async release(): Promise<void> {
+    const m = this.model;
+    this.model = undefined;
+    this.lib = undefined;
+    await m?.dispose();
+  }
+
+  private notExposed(what: string): never {
+    throw new NotExposedError(`${this.name} runs ${basename(this.folder)}/onnx/model.onnx whole: ${what} is inside the graph and cannot be called on its own`);
+  }
+
+  protected computeEmbed(): Promise<Tensor> {
+    this.notExposed('embed');
+  }
+  protected computeLayerNorm(_x: Tensor, site: LayerNormSite): Promise<Tensor> {
+    this.notExposed(`layerNorm ${site}`);
+  }
+  protected computeAttention(_x: Tensor, layer: number): Promise<{ output: Tensor; trace?: AttentionTrace }> {
+    this.notExposed(`attention h.${layer}`);
+  }
+  protected computeMlp(_x: Tensor, layer: number): Promise<Tensor> {
+    this.notExposed(`mlp h.${layer}`);
+  }
+  protected computeBlock(_x: Tensor, layer: number): Promise<Tensor> {
+    this.notExposed(`block h.${layer}`);
+  }
+  protected computeLmHead(): Promise<Tensor> {
+    this.notExposed('lmHead');
+  }
+
+  /** An int64 tensor of the library. */
+  private int64(values: ArrayLike<number>, dims: number[]): LibraryTensor {
+    const data = new BigInt64Array(values.length);
+    for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
+    return new this.lib!.Tensor('int64', toLibraryArray(data), dims);
+  }
+
+  /** A float32 tensor of the library, from a contract tensor (float64 and int32 are converted). */
+  private float32(t: Tensor): LibraryTensor {
+    const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+    return new this.lib!.Tensor('float32', toLibraryArray(data), [...t.shape]);
+  }
+
+  protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+    const lib = this.lib!;
+    const [B, T] = ids.shape as [number, number];
+    const inputs: Record<string, unknown> = {
+      input_ids: this.int64(ids.data, [B, T]),
+      attention_mask: this.int64(new Int32Array(B * (pastLength + T)).fill(1), [B, pastLength + T]),
+      position_ids: this.int64(Int32Array.from({ length: B * T }, (_, i) => pastLength + (i % T)), [B, T]),
+    };
+    if (past) {
+      const entries: Record<string, LibraryTensor> = {};
+      past.keys.forEach((k, i) => {
+        entries[`past_key_values.${i}.key`] = this.float32(k);
+        entries[`past_key_values.${i}.value`] = this.float32(past.values[i]!);
+      });
+      inputs.past_key_values = new lib.DynamicCache(entries);
+    }
+    const out = (await this.model!.forward(inputs)) as Record<string, LibraryTensor | undefined>;
+    const { nLayer, nHead: H } = this.config;
+    const Dh = headSize(this.config);
+    const tensor = (name: string, shape: number[]): Tensor => {
+      const t = out[name];
+      if (!t) throw new Error(`transformers.js returned no '${name}' (it returned ${Object.keys(out).join(', ')})`);
+      if (t.type !== 'float32') throw new Error(`transformers.js returned '${name}' as ${t.type}, not float32`);
+      const dims = [...t.dims];
+      if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
+        throw new Error(`transformers.js returned '${name}' of shape [${dims.join(', ')}], not [${shape.join(', ')}]`);
+      }
+      return { dtype: 'float32', shape, data: fromLibraryArray(t.data as Float32Array) };
+    };
+    const presentShape = [B, H, pastLength + T, Dh];
+    return {
+      logits: tensor('logits', [B, T, this.config.vocabSize]),
+      present: {
+        keys: Array.from({ length: nLayer }, (_, i) => tensor(`present.${i}.key`, presentShape)),
+        values: Array.from({ length: nLayer }, (_, i) => tensor(`present.${i}.value`, presentShape)),
+      },
+    };
+  }
+}
+
+export function createTransformersJsRunner(opts: TransformersJsRunnerOptions = {}): TransformersJsRunner {
+  return new TransformersJsRunner(opts);
+}
