@@ -8,9 +8,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
-import { BaseRunner } from '../base-runner';
-import { CheckpointError, NotExposedError } from '../errors';
+import type { Gpt2Weights, KvCache, Tensor } from '../contract';
+import { WholeModelRunner } from '../whole-model-runner';
+import { CheckpointError } from '../errors';
 import { headSize } from '../validate';
 import type { FloatType } from './graph';
 import { backendString, createSession, floatTensor, fromOrt, idsTensor, OnnxModelError, ortTensor, resolveThreads } from './session';
@@ -111,7 +111,7 @@ export function defaultExternalModel(): string {
   return join(fixtures, 'onnx', 'gpt2-mini.onnx');
 }
 
-export class ExternalOnnxRunner extends BaseRunner {
+export class ExternalOnnxRunner extends WholeModelRunner {
   readonly name = 'onnx-external';
   readonly threads: number;
   private session?: InferenceSession;
@@ -129,6 +129,10 @@ export class ExternalOnnxRunner extends BaseRunner {
     return `${backendString(this.layout?.cacheType ?? 'float32', this.threads)}, ${basename(this.path)} as exported`;
   }
 
+  protected get wholeModel(): string {
+    return basename(this.path);
+  }
+
   /** The layout read from the file at load(). */
   get decoderLayout(): DecoderLayout | undefined {
     return this.layout;
@@ -141,14 +145,12 @@ export class ExternalOnnxRunner extends BaseRunner {
     try {
       const layout = readLayout(session.inputMetadata, session.outputMetadata, basename(this.path));
       const c = weights.config;
-      const theirs = { layers: layout.past.length, heads: layout.nHead, 'head size': layout.headSize, vocab: layout.vocabSize };
-      const ours = { layers: c.nLayer, heads: c.nHead, 'head size': headSize(c), vocab: c.vocabSize };
-      const differ = (Object.keys(ours) as (keyof typeof ours)[]).filter((k) => theirs[k] !== undefined && theirs[k] !== ours[k]);
-      if (differ.length > 0) {
-        throw new NotExposedError(
-          `${basename(this.path)} was exported from another model: ${differ.map((k) => `${k} ${theirs[k]} (this model has ${ours[k]})`).join(', ')}`,
-        );
-      }
+      this.refuseOtherModels(`${basename(this.path)} was exported from another model`, {
+        layers: [layout.past.length, c.nLayer],
+        heads: [layout.nHead, c.nHead],
+        'head size': [layout.headSize, headSize(c)],
+        vocab: [layout.vocabSize, c.vocabSize],
+      });
       this.session = session;
       this.layout = layout;
     } catch (e) {
@@ -162,29 +164,6 @@ export class ExternalOnnxRunner extends BaseRunner {
     this.session = undefined;
     this.layout = undefined;
     await s?.release();
-  }
-
-  private notExposed(what: string): never {
-    throw new NotExposedError(`${this.name} runs ${basename(this.path)} whole: ${what} is inside the exported graph and cannot be called on its own`);
-  }
-
-  protected computeEmbed(): Promise<Tensor> {
-    this.notExposed('embed');
-  }
-  protected computeLayerNorm(_x: Tensor, site: LayerNormSite): Promise<Tensor> {
-    this.notExposed(`layerNorm ${site}`);
-  }
-  protected computeAttention(_x: Tensor, layer: number): Promise<{ output: Tensor; trace?: AttentionTrace }> {
-    this.notExposed(`attention h.${layer}`);
-  }
-  protected computeMlp(_x: Tensor, layer: number): Promise<Tensor> {
-    this.notExposed(`mlp h.${layer}`);
-  }
-  protected computeBlock(_x: Tensor, layer: number): Promise<Tensor> {
-    this.notExposed(`block h.${layer}`);
-  }
-  protected computeLmHead(): Promise<Tensor> {
-    this.notExposed('lmHead');
   }
 
   protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {

@@ -17,9 +17,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { PreTrainedModel, Tensor as LibraryTensor } from '@huggingface/transformers';
-import type { AttentionTrace, Gpt2Config, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
-import { BaseRunner } from '../base-runner';
-import { CheckpointError, NotExposedError } from '../errors';
+import type { Gpt2Config, Gpt2Weights, KvCache, Tensor } from '../contract';
+import { WholeModelRunner } from '../whole-model-runner';
+import { CheckpointError } from '../errors';
 import { headSize } from '../validate';
 import { fixturesFolder, fromLibraryArray, gpt2SpecRoot, type Library, libraryVersions, loadLibrary, toLibraryArray } from './library';
 
@@ -75,7 +75,7 @@ export interface TransformersJsRunnerOptions {
   folder?: string;
 }
 
-export class TransformersJsRunner extends BaseRunner {
+export class TransformersJsRunner extends WholeModelRunner {
   readonly name = 'transformers.js';
   readonly folder: string;
   private lib?: Library;
@@ -89,6 +89,10 @@ export class TransformersJsRunner extends BaseRunner {
   get backend(): string {
     const v = libraryVersions();
     return `transformers.js ${v.transformersJs} (AutoModelForCausalLM, its own forward), onnxruntime-node ${v.onnxruntime} cpu fp32, ${basename(this.folder)}/onnx/model.onnx`;
+  }
+
+  protected get wholeModel(): string {
+    return `${basename(this.folder)}/onnx/model.onnx`;
   }
 
   /** transformers.js's own model object (GPT2LMHeadModel), for what the contract does not cover, e.g. its generate(). */
@@ -107,20 +111,14 @@ export class TransformersJsRunner extends BaseRunner {
     await this.release();
     const theirs = folderConfig(this.folder);
     const ours = weights.config;
-    const keys: { key: keyof Gpt2Config; name: string }[] = [
-      { key: 'nLayer', name: 'layers' },
-      { key: 'nHead', name: 'heads' },
-      { key: 'nEmbd', name: 'n_embd' },
-      { key: 'vocabSize', name: 'vocab' },
-      { key: 'nPositions', name: 'n_positions' },
-      { key: 'layerNormEpsilon', name: 'layer_norm_epsilon' },
-    ];
-    const differ = keys.filter(({ key }) => theirs[key] !== ours[key]);
-    if (differ.length > 0) {
-      throw new NotExposedError(
-        `transformers.js runs only the model of ${shown(this.folder)}: ${differ.map(({ key, name }) => `${name} ${theirs[key]} (this model has ${ours[key]})`).join(', ')}`,
-      );
-    }
+    this.refuseOtherModels(`transformers.js runs only the model of ${shown(this.folder)}`, {
+      layers: [theirs.nLayer, ours.nLayer],
+      heads: [theirs.nHead, ours.nHead],
+      n_embd: [theirs.nEmbd, ours.nEmbd],
+      vocab: [theirs.vocabSize, ours.vocabSize],
+      n_positions: [theirs.nPositions, ours.nPositions],
+      layer_norm_epsilon: [theirs.layerNormEpsilon, ours.layerNormEpsilon],
+    });
     const onnx = join(this.folder, 'onnx', 'model.onnx');
     if (!existsSync(onnx)) throw new CheckpointError(`${onnx}: missing (run .venv/bin/python scripts/fixtures/transformers_js.py --out fixtures)`);
     const lib = loadLibrary();
@@ -135,29 +133,6 @@ export class TransformersJsRunner extends BaseRunner {
     this.model = undefined;
     this.lib = undefined;
     await m?.dispose();
-  }
-
-  private notExposed(what: string): never {
-    throw new NotExposedError(`${this.name} runs ${basename(this.folder)}/onnx/model.onnx whole: ${what} is inside the graph and cannot be called on its own`);
-  }
-
-  protected computeEmbed(): Promise<Tensor> {
-    this.notExposed('embed');
-  }
-  protected computeLayerNorm(_x: Tensor, site: LayerNormSite): Promise<Tensor> {
-    this.notExposed(`layerNorm ${site}`);
-  }
-  protected computeAttention(_x: Tensor, layer: number): Promise<{ output: Tensor; trace?: AttentionTrace }> {
-    this.notExposed(`attention h.${layer}`);
-  }
-  protected computeMlp(_x: Tensor, layer: number): Promise<Tensor> {
-    this.notExposed(`mlp h.${layer}`);
-  }
-  protected computeBlock(_x: Tensor, layer: number): Promise<Tensor> {
-    this.notExposed(`block h.${layer}`);
-  }
-  protected computeLmHead(): Promise<Tensor> {
-    this.notExposed('lmHead');
   }
 
   /** An int64 tensor of the library. */
