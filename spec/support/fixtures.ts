@@ -97,6 +97,7 @@ export interface GoldenCase {
 }
 
 const opened = new Map<string, SafetensorsFile>();
+const decoded = new Map<string, Tensor>();
 
 export function openCase(info: CaseInfo): GoldenCase {
   const path = join(fixturesDir(), info.file);
@@ -116,7 +117,11 @@ export function openCase(info: CaseInfo): GoldenCase {
     keys: () => [...names].sort(),
     get(key) {
       if (!names.has(key)) throw new FixtureError(`${path}: no golden tensor '${key}'`);
-      return f.get(key);
+      // Decoded once per file and key: the logits of the real-vocabulary model are megabytes, read by many tests.
+      let t = decoded.get(`${path}:${key}`);
+      if (!t) decoded.set(`${path}:${key}`, (t = f.get(key)));
+      // A copy each time: a runner that writes into its input must not change the golden for the next test.
+      return { dtype: t.dtype, shape: t.shape, data: t.data.slice() };
     },
   };
 }

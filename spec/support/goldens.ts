@@ -37,3 +37,12 @@ export function rowsOf(ids: Tensor): number[][] {
   const [B, T] = ids.shape as [number, number];
   return Array.from({ length: B }, (_, b) => Array.from(ids.data.subarray(b * T, (b + 1) * T)));
 }
+
+/**
+ * The case a property test runs on: the first that fits, on the model with the smallest vocabulary, since a
+ * property calls forward many times and the LM head's cost grows with V.
+ */
+export function cheapestCase(candidates: GoldenCase[], fits: (c: GoldenCase) => boolean): GoldenCase {
+  const fitting = candidates.filter(fits).sort((a, b) => a.config.vocabSize - b.config.vocabSize);
+  return fitting[0] ?? candidates[0]!;
+}

@@ -19,13 +19,13 @@ export interface JestRun {
 
 const root = packageRoot();
 
-export function runJest(files: string[], env: Record<string, string>): JestRun {
+export function runJest(files: string[], env: Record<string, string>, testNamePattern?: string): JestRun {
   const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-inner-')), 'results.json');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   // The child gets its own probe state and record file, not ours.
   delete childEnv.GPT2_SPEC_STATE;
   delete childEnv.GPT2_SPEC_RECORD;
-  const child = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--silent', '--maxWorkers=1', '--json', `--outputFile=${out}`, ...files], {
+  const child = spawnSync(process.execPath, [join(root, 'node_modules/jest/bin/jest.js'), '--ci', '--silent', '--maxWorkers=1', '--json', `--outputFile=${out}`, ...(testNamePattern ? ['-t', testNamePattern] : []), ...files], {
     cwd: root,
     env: childEnv,
     encoding: 'utf8',
