@@ -32,6 +32,8 @@ export abstract class BaseRunner implements Gpt2Runner {
 
   async load(weights: Gpt2Weights): Promise<void> {
     if (this.disposed) throw new RunnerStateError(`${this.name}: the runner has been disposed`);
+    // Unloaded until this load succeeds: a failed reload must not leave the old config over released weights.
+    this.loadedConfig = undefined;
     await this.guard('load', () => this.loadWeights(weights));
     this.loadedConfig = weights.config;
   }

@@ -80,3 +80,10 @@ export interface Gpt2Tokenizer {
   encode(text: string, opts?: { allowedSpecial?: 'none' | 'all' }): number[];
   decode(ids: readonly number[]): string;
 }
+
+/** An adapter module's default export: a named runner and/or tokenizer factory (a bare runner factory is accepted too). */
+export interface Gpt2SpecAdapter {
+  name: string;
+  runner?: () => Gpt2Runner | Promise<Gpt2Runner>;
+  tokenizer?: () => Gpt2Tokenizer | Promise<Gpt2Tokenizer>;
+}

@@ -15,21 +15,29 @@ export function greedyNext(logits: Tensor): number[] {
   return next;
 }
 
+/** Picks each sequence's next token from the step's logits [B,T,V]: greedyNext, or a sampler. */
+export type NextTokens = (logits: Tensor) => number[];
+
 /**
  * Runs the prompt once, then feeds one token at a time with the cache of everything before it.
  * Returns the prompt and the new tokens, one row per sequence; `onToken` sees each step's new ids.
  */
-export async function generateGreedy(runner: Gpt2Runner, prompt: number[][], newTokens: number, onToken?: (ids: number[]) => void): Promise<number[][]> {
+export async function generate(runner: Gpt2Runner, prompt: number[][], newTokens: number, next: NextTokens, onToken?: (ids: number[]) => void): Promise<number[][]> {
   const rows = prompt.map((r) => [...r]);
   let past: KvCache | undefined;
   let input: Tensor = idsTensor(rows);
   for (let step = 0; step < newTokens; step++) {
     const { logits, present } = await runner.forward(input, past);
-    const next = greedyNext(logits);
-    next.forEach((id, b) => rows[b]!.push(id));
-    onToken?.(next);
+    const chosen = next(logits);
+    chosen.forEach((id, b) => rows[b]!.push(id));
+    onToken?.(chosen);
     past = present;
-    input = idsTensor(next.map((id) => [id]));
+    input = idsTensor(chosen.map((id) => [id]));
   }
   return rows;
+}
+
+/** Greedy generation: the argmax at every step, ties to the lowest id. */
+export function generateGreedy(runner: Gpt2Runner, prompt: number[][], newTokens: number, onToken?: (ids: number[]) => void): Promise<number[][]> {
+  return generate(runner, prompt, newTokens, greedyNext, onToken);
 }

@@ -2,16 +2,9 @@
  * gpt2-spec's public API for adapter authors: the contract's types, the typed errors, the tensor
  * helpers, the checkpoint loader, and BaseRunner (input validation and error wrapping for free).
  */
-export type { AttentionTrace, DType, Gpt2Config, Gpt2Runner, Gpt2Tokenizer, Gpt2Weights, KvCache, LayerNormSite, Tensor } from './contract';
+export type { AttentionTrace, DType, Gpt2Config, Gpt2Runner, Gpt2SpecAdapter, Gpt2Tokenizer, Gpt2Weights, KvCache, LayerNormSite, Tensor } from './contract';
 export * from './errors';
 export { BaseRunner } from './base-runner';
 export { cast, float32, float64, ids, int32, shapeSize, tensor, toFloat32, toFloat64 } from './tensor';
 export { loadCheckpoint, parseConfig, weightsFromRecord } from './weights/checkpoint';
 export { readSafetensors, writeSafetensors } from './weights/safetensors';
-
-/** What an adapter module's default export is: a named runner and/or tokenizer factory (or a bare runner factory). */
-export interface Gpt2SpecAdapter {
-  name: string;
-  runner?: () => import('./contract').Gpt2Runner | Promise<import('./contract').Gpt2Runner>;
-  tokenizer?: () => import('./contract').Gpt2Tokenizer | Promise<import('./contract').Gpt2Tokenizer>;
-}

@@ -3,10 +3,10 @@
  * adapter module. The spec (GPT2_SPEC_RUNNERS) and the command line load adapters through this code.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Gpt2Runner } from './contract';
+import type { Gpt2Runner, Gpt2SpecAdapter } from './contract';
 import { Gpt2SpecError } from './errors';
 import { ReferenceRunner } from './reference/runner';
 
@@ -79,7 +79,8 @@ export type RunnerSource = Source<Gpt2Runner>;
  * Unknown names and missing files are refused here, before anything is loaded.
  */
 export function adapterSource<T>(nameOrPath: string, kind: 'runner' | 'tokenizer', builtins: Record<string, () => T | Promise<T>>): Source<T> {
-  const builtin = builtins[nameOrPath];
+  // Own properties only: 'constructor' or 'toString' is no built-in.
+  const builtin = Object.hasOwn(builtins, nameOrPath) ? builtins[nameOrPath] : undefined;
   if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
   if (!looksLikePath(nameOrPath)) {
     throw new AdapterError(`unknown ${kind} '${nameOrPath}': built-in ${kind}s are ${Object.keys(builtins).join(', ')}, or give the path of an adapter module`);
@@ -93,7 +94,11 @@ export function adapterSource<T>(nameOrPath: string, kind: 'runner' | 'tokenizer
       const adapter = await loadAdapter(path);
       const factory = adapter[kind];
       if (!factory) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no ${kind}`);
-      return (await factory()) as T;
+      const made = await factory();
+      const needs = kind === 'runner' ? ['load', 'forward', 'dispose'] : ['encode', 'decode'];
+      const missing = needs.filter((m) => typeof (made as unknown as Record<string, unknown> | null)?.[m] !== 'function');
+      if (missing.length > 0) throw new AdapterError(`adapter ${nameOrPath}: its ${kind} factory returned something without ${missing.join(', ')}()`);
+      return made as T;
     },
   };
 }
@@ -103,11 +108,7 @@ export function runnerSource(nameOrPath: string): RunnerSource {
   return adapterSource<Gpt2Runner>(nameOrPath, 'runner', factories);
 }
 
-export interface AdapterModule {
-  name: string;
-  runner?: RunnerFactory;
-  tokenizer?: () => unknown;
-}
+export type AdapterModule = Gpt2SpecAdapter;
 
 /**
  * Loads an adapter module: TypeScript or JavaScript, ESM or CommonJS. Anything but a .cjs file is first
@@ -118,7 +119,16 @@ export interface AdapterModule {
 export async function loadAdapter(path: string): Promise<AdapterModule> {
   let mod: Record<string, unknown>;
   try {
-    mod = require(path.endsWith('.cjs') ? path : compileAdapter(path));
+    if (path.endsWith('.cjs')) mod = require(path);
+    else {
+      // Once required, the compiled file is no longer needed: Node keeps the module in memory.
+      const compiledFile = compileAdapter(path);
+      try {
+        mod = require(compiledFile);
+      } finally {
+        rmSync(compiledFile, { force: true });
+      }
+    }
   } catch (e) {
     throw new AdapterError(`adapter ${path} failed to load: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -135,18 +145,14 @@ export async function loadAdapter(path: string): Promise<AdapterModule> {
   throw new AdapterError(`adapter ${path}: the default export must be { name, runner?, tokenizer? } or a function returning a Gpt2Runner`);
 }
 
-const compiled = new Map<string, string>();
-
 /**
- * Compiles an adapter to CommonJS in the temp folder, once per process (esbuild takes milliseconds, and a
- * fresh build sees every edit, to the adapter and to the files it imports). The compiled file resolves its
- * packages, __dirname and __filename as the adapter's own file would, wherever it is written.
+ * Compiles an adapter to one CommonJS file in the temp folder (esbuild takes milliseconds, and a fresh build
+ * sees every edit, to the adapter and to the files it imports). The compiled file resolves its packages,
+ * __dirname and __filename as the adapter's own file would, wherever it is written.
  */
 function compileAdapter(path: string): string {
-  let out = compiled.get(path);
-  if (out) return out;
   const key = createHash('sha256').update(path).digest('hex').slice(0, 16);
-  out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
+  const out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
   const here = JSON.stringify(dirname(path));
   const banner = [
     `__filename = ${JSON.stringify(path)}; __dirname = ${here};`,
@@ -155,7 +161,6 @@ function compileAdapter(path: string): string {
   // esbuild is required here, not at the top, so that loading built-in runners never needs it.
   const esbuild = require('esbuild') as typeof import('esbuild');
   esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', banner: { js: banner }, logLevel: 'silent' });
-  compiled.set(path, out);
   return out;
 }
 

@@ -1,6 +1,6 @@
 /** Small helpers for the contract's Tensor: construction, conversion and shape checks. */
 import type { DType, Tensor } from './contract';
-import { ShapeError } from './errors';
+import { ShapeError, TokenIdError } from './errors';
 
 export type FloatTensor = Tensor & { dtype: 'float32' | 'float64'; data: Float32Array | Float64Array };
 export type Float64Tensor = Tensor & { dtype: 'float64'; data: Float64Array };
@@ -18,6 +18,7 @@ const arrayOf = { float32: Float32Array, float64: Float64Array, int32: Int32Arra
 
 /** A tensor of the given dtype and shape; the data is zero-filled unless given, and its length is checked. */
 export function tensor(dtype: DType, shape: readonly number[], data?: ArrayLike<number>): Tensor {
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ShapeError(`a tensor's shape must be whole numbers ≥ 0, got ${formatShape(shape)}`);
   const size = shapeSize(shape);
   const array = new arrayOf[dtype](size);
   if (data !== undefined) {
@@ -38,6 +39,8 @@ export function ids(rows: readonly number[] | readonly (readonly number[])[]): T
   const matrix = (typeof rows[0] === 'number' || rows.length === 0 ? [rows] : rows) as readonly (readonly number[])[];
   const T = matrix[0]?.length ?? 0;
   if (matrix.some((row) => row.length !== T)) throw new ShapeError('every row of a batch of ids must have the same length');
+  const bad = matrix.flat().find((id) => !Number.isInteger(id) || id < 0 || id > 2147483647);
+  if (bad !== undefined) throw new TokenIdError(`token id ${bad} is not a whole number in 0..2147483647`);
   return int32([matrix.length, T], matrix.flat());
 }
 
@@ -73,10 +76,4 @@ export function assertShape(t: Tensor, expected: readonly (number | null)[], wha
     const want = `[${expected.map((d) => (d === null ? '?' : d)).join(',')}]`;
     throw new ShapeError(`${what}: expected shape ${want}, got ${formatShape(t.shape)}`);
   }
-}
-
-/** A slice along the first axis: rows [start, end) of a tensor. */
-export function sliceFirst(t: Tensor, start: number, end: number): Tensor {
-  const inner = shapeSize(t.shape.slice(1));
-  return { dtype: t.dtype, shape: [end - start, ...t.shape.slice(1)], data: t.data.slice(start * inner, end * inner) };
 }

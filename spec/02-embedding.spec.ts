@@ -5,7 +5,7 @@
  * "man bites dog".
  */
 import { describe, expect, it } from '@jest/globals';
-import { ids } from '../runners/tensor';
+import { ids, int32 } from '../runners/tensor';
 import { positions } from './support/goldens';
 import { describeEachRunner } from './support/runners';
 
@@ -36,7 +36,7 @@ describeEachRunner('Embedding: a token becomes wte[id] + wpe[position]', { metho
     it('rejects a token id outside the vocabulary with a TokenIdError', async () => {
       const r = await runner.on(model.info.model);
       await expect(r.embed(ids([[0, model.config.vocabSize]]))).rejects.toMatchObject({ name: 'TokenIdError' });
-      await expect(r.embed(ids([[-1]]))).rejects.toMatchObject({ name: 'TokenIdError' });
+      await expect(r.embed(int32([1, 1], [-1]))).rejects.toMatchObject({ name: 'TokenIdError' });
     });
 
     it('rejects a position beyond n_positions with a SequenceTooLongError', async () => {

@@ -42,6 +42,8 @@ describe('The gpt2-spec command', () => {
         [['check', '--bogus'], /unknown flag --bogus/],
         [['check', '--runner', './no-such-adapter.ts'], /does not exist/],
         [['check', '--runner', 'no-such-runner'], /unknown runner 'no-such-runner'/],
+        [['check', '--runner', 'constructor'], /unknown runner 'constructor'/],
+        [['generate', '--model', 'gpt2-mini', '--ids', JSON.stringify(Array.from({ length: 70 }, (_, i) => i))], /no room to continue within n_positions/],
         [['compare', '--weights', '/nonexistent/gpt2'], /the checkpoint does not load: .*no such checkpoint directory/],
         [['generate', '--model', 'gpt2-mini'], /--prompt/],
         [['detokenize', '[1, -2]'], /whole numbers/],
@@ -71,6 +73,13 @@ describe('The gpt2-spec command', () => {
       expect(r.stderr).toMatch(/50257/);
     });
   });
+
+  it('takes a built-in name with a dot in it (transformers.js) as a name, not as a file', () => {
+    const r = cli(['check', '--runner', 'transformers.js', '--tokenizer', 'transformers.js', '--only', 'loads']);
+    expect(r.stderr).not.toMatch(/does not exist/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/transformers\.js\s+PASS/);
+  }, 60_000);
 
   it('verifies the fixtures against their sha256', () => {
     const r = cli(['fixtures', 'verify']);

@@ -18,7 +18,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** GPT-2 weights of any config as HF initialises them: N(0, 0.02) matrices, small biases, LayerNorm γ ≈ 1, β ≈ 0. */
+/** GPT-2 weights of any config, shaped like HF's initialisation: N(0, 0.02) matrices, biases N(0, 0.01), LayerNorm γ = 1 + N(0, 0.1), β = 0 + N(0, 0.01). */
 export function seededGpt2Weights(config: Gpt2Config, seed = 1729): Gpt2Weights {
   const random = seededRandom(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()); // Box–Muller

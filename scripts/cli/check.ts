@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
 import { builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
-import { tokenizerSource } from '../../runners/tokenizers';
+import { builtinTokenizers, tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
 
 const FLAGS: FlagSpec[] = [
@@ -86,6 +86,8 @@ export async function check(argv: string[]): Promise<number> {
   return results.success ? 0 : 1;
 }
 
+/** A built-in name stays a name (some have dots, e.g. transformers.js); a path is made absolute for jest's workers. */
 function absoluteIfPath(nameOrPath: string): string {
-  return looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
+  const builtin = Object.hasOwn(builtinRunners, nameOrPath) || Object.hasOwn(builtinTokenizers, nameOrPath);
+  return !builtin && looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
 }

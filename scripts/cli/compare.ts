@@ -72,6 +72,35 @@ async function planSteps(reference: Gpt2Runner, nLayer: number, input: Tensor): 
   return { steps, expected };
 }
 
+/** Runs every step on one runner, with a progress line each: where it first leaves tolerance, if it does, and how many steps it does not expose. */
+async function firstDivergence(runner: Gpt2Runner, steps: Step[], expected: Map<Step, Tensor>, log: (s: string) => void): Promise<{ first?: string; notExposed: number }> {
+  log(`  ${runner.name} (${runner.backend}):`);
+  let first: string | undefined;
+  let notExposed = 0;
+  for (const [n, step] of steps.entries()) {
+    const where = `${step.component}${step.layer === undefined ? '' : ` in layer ${step.layer}`}`;
+    let actual: Tensor | undefined;
+    try {
+      actual = await step.run(runner);
+    } catch (e) {
+      if ((e as Error)?.name !== 'NotExposedError') {
+        first ??= `${where} (${step.tensor}): threw ${(e as Error).message.split('\n')[0]}`;
+        log(`    [${n + 1}/${steps.length}] ${step.tensor}: ERROR ${(e as Error).message.split('\n')[0]}`);
+        continue;
+      }
+    }
+    if (actual === undefined) {
+      notExposed++;
+      continue;
+    }
+    const tol = tolerance(step.component, actual.dtype);
+    const c = compareTensors(actual, expected.get(step)!, tol);
+    log(`    [${n + 1}/${steps.length}] ${step.tensor}: ${c.pass ? 'ok' : 'OUTSIDE'} (${(c.usage * 100).toPrecision(3)}% of tolerance)`);
+    if (!c.pass) first ??= `${where} (${describeComparison(step.tensor, c, tol).split('\n').join('; ')})`;
+  }
+  return { first, notExposed };
+}
+
 export async function compare(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, FLAGS, 'compare');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
@@ -93,45 +122,24 @@ export async function compare(argv: string[]): Promise<number> {
 
   let anyOutside = false;
   for (const source of sources) {
-    let runner: Gpt2Runner;
+    let runner: Gpt2Runner | undefined;
     try {
       runner = await source.create();
       await runner.load(weights);
     } catch (e) {
       log(`  ${source.id}: unavailable: ${(e as Error).message.split('\n')[0]}`);
+      await runner?.dispose().catch(() => undefined);
       anyOutside = true;
       continue;
     }
-    log(`  ${runner.name} (${runner.backend}):`);
-    let first: string | undefined;
-    let notExposed = 0;
-    for (const [n, step] of steps.entries()) {
-      const where = `${step.component}${step.layer === undefined ? '' : ` in layer ${step.layer}`}`;
-      let actual: Tensor | undefined;
-      try {
-        actual = await step.run(runner);
-      } catch (e) {
-        if ((e as Error)?.name === 'NotExposedError') {
-          notExposed++;
-          continue;
-        }
-        first ??= `${where} (${step.tensor}): threw ${(e as Error).message.split('\n')[0]}`;
-        log(`    [${n + 1}/${steps.length}] ${step.tensor}: ERROR ${(e as Error).message.split('\n')[0]}`);
-        continue;
-      }
-      if (actual === undefined) {
-        notExposed++;
-        continue;
-      }
-      const tol = tolerance(step.component, actual.dtype);
-      const c = compareTensors(actual, expected.get(step)!, tol);
-      log(`    [${n + 1}/${steps.length}] ${step.tensor}: ${c.pass ? 'ok' : 'OUTSIDE'} (${(c.usage * 100).toPrecision(3)}% of tolerance)`);
-      if (!c.pass) first ??= `${where} (${describeComparison(step.tensor, c, tol).split('\n').join('; ')})`;
+    try {
+      const { first, notExposed } = await firstDivergence(runner, steps, expected, log);
+      const summary = first ? `first leaves tolerance at ${first}` : `within tolerance at every step${notExposed ? ` (${notExposed} steps not exposed)` : ''}`;
+      process.stdout.write(`${runner.name}: ${summary}\n`);
+      if (first) anyOutside = true;
+    } finally {
+      await runner.dispose();
     }
-    await runner.dispose();
-    const summary = first ? `first leaves tolerance at ${first}` : `within tolerance at every step${notExposed ? ` (${notExposed} steps not exposed)` : ''}`;
-    process.stdout.write(`${runner.name}: ${summary}\n`);
-    if (first) anyOutside = true;
   }
   return anyOutside ? 1 : 0;
 }

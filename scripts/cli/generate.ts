@@ -3,10 +3,10 @@
  * comes. Greedy by default; --temperature with --top-k and --seed samples instead, reproducibly.
  */
 import { join } from 'node:path';
-import type { Gpt2Runner, KvCache, Tensor } from '../../runners/contract';
-import { greedyNext } from '../../runners/generate';
+import type { Gpt2Runner, Gpt2Tokenizer, Tensor } from '../../runners/contract';
+import { SequenceTooLongError } from '../../runners/errors';
+import { generate as generateTokens, greedyNext, type NextTokens } from '../../runners/generate';
 import { runnerSource } from '../../runners/registry';
-import { ids as idsTensor } from '../../runners/tensor';
 import { seededRandom } from '../../runners/weights/seeded';
 import { fixturesDir, loadManifest } from '../../spec/support/fixtures';
 import { formatHelp, num, parseArgs, str, UsageError, type FlagSpec } from './args';
@@ -69,25 +69,40 @@ export async function generate(argv: string[]): Promise<number> {
 
   const weights = loadWeightsArg(dir!);
   const prompt = promptIds(flags, dir, weights.config.vocabSize, '');
+  const room = weights.config.nPositions - prompt.length;
+  if (room < 1) throw new SequenceTooLongError(`the prompt has ${prompt.length} tokens: no room to continue within n_positions ${weights.config.nPositions}`);
   const tokenizer = weights.config.vocabSize === 50257 || str(flags, 'ids') === undefined ? tokenizerFor(dir) : undefined;
   const runner: Gpt2Runner = await runnerSource(str(flags, 'runner') ?? 'reference').create();
-  await runner.load(weights);
-
-  const random = seededRandom(num(flags, 'seed') ?? 0); // seeded, so that a sample can be repeated
-  const steps = Math.min(maxNew, weights.config.nPositions - prompt.length);
-  const write = (ids: number[]) => process.stdout.write(tokenizer ? tokenizer.decode(ids) : `${JSON.stringify(ids)} `);
-  write(prompt);
-  let past: KvCache | undefined;
-  let input = idsTensor([prompt]);
-  for (let step = 0; step < steps; step++) {
-    const { logits, present } = await runner.forward(input, past);
-    const next = temperature === undefined ? greedyNext(logits)[0]! : sampleNext(logits, temperature, topK, random);
-    write([next]);
-    past = present;
-    input = idsTensor([[next]]);
+  try {
+    await runner.load(weights);
+    const random = seededRandom(num(flags, 'seed') ?? 0); // seeded, so that a sample can be repeated
+    const next: NextTokens = temperature === undefined ? greedyNext : (logits) => [sampleNext(logits, temperature, topK, random)];
+    const steps = Math.min(maxNew, room);
+    const out = tokenizer ? textStream(tokenizer, prompt) : undefined;
+    if (!out) process.stdout.write(`${JSON.stringify(prompt)} `);
+    await generateTokens(runner, [prompt], steps, next, (ids) => (out ? out.push(ids) : process.stdout.write(`${JSON.stringify(ids)} `)));
+    out?.flush();
+    process.stdout.write('\n');
+    if (steps < maxNew) process.stderr.write(`gpt2-spec generate: stopped after ${steps} tokens at n_positions ${weights.config.nPositions}\n`);
+  } finally {
+    await runner.dispose();
   }
-  process.stdout.write('\n');
-  if (steps < maxNew) process.stderr.write(`gpt2-spec generate: stopped after ${steps} tokens at n_positions ${weights.config.nPositions}\n`);
-  await runner.dispose();
   return 0;
+}
+
+/**
+ * Prints text as tokens come. A character can span tokens (an emoji is several byte-level tokens), so the
+ * whole sequence is decoded each time and only the new part printed, held back while it ends in U+FFFD.
+ */
+function textStream(tokenizer: Gpt2Tokenizer, prompt: number[]) {
+  const ids = [...prompt];
+  let printed = '';
+  const emit = (final: boolean) => {
+    const text = tokenizer.decode(ids);
+    if (!final && text.endsWith('\uFFFD')) return;
+    process.stdout.write(text.slice(printed.length));
+    printed = text;
+  };
+  emit(false);
+  return { push: (more: number[]) => (ids.push(...more), emit(false)), flush: () => emit(true) };
 }

@@ -51,7 +51,8 @@ export function promptIds(flags: Flags, dir: string | undefined, vocabSize: numb
   if (ids.length === 0) throw new UsageError('the prompt is empty: it has no tokens');
   const outside = ids.find((id) => id >= vocabSize);
   if (outside !== undefined) {
-    throw new UsageError(`token id ${outside} is outside the model's vocabulary of ${vocabSize}; this checkpoint has its own vocabulary, so give --ids, or put its vocab.json and merges.txt beside it`);
+    const hint = given !== undefined ? 'give ids below that' : 'this checkpoint has its own vocabulary, so give --ids, or put its vocab.json and merges.txt beside it';
+    throw new UsageError(`token id ${outside} is outside the model's vocabulary of ${vocabSize}; ${hint}`);
   }
   return ids;
 }

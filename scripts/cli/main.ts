@@ -76,6 +76,7 @@ if (require.main === module || process.env.GPT2_SPEC_CLI_MAIN === '1') {
       process.exitCode = code;
     },
     (e: unknown) => {
+      finished = true;
       process.stderr.write(`gpt2-spec: ${(e as Error)?.stack ?? String(e)}\n`);
       process.exitCode = 1;
     },

@@ -107,7 +107,7 @@ export const COMPONENT_DESCRIPTION: Record<string, string> = {
   'mlp.hidden': 'feed-forward: the expansion to 4 × the width',
   'mlp.activation': 'feed-forward: the GELU',
   'mlp.output': 'feed-forward: expand 4×, GELU, project back',
-  block: 'one transformer block: x + attention(ln_1(x)), then + feed-forward(ln_2(x))',
+  block: 'one transformer block: x + attention(ln_1(x)), then + feed-forward(ln_2(that sum))',
   lm_head: 'the final vectors → a score (logit) for every token of the vocabulary, with wte',
   'forward.logits': 'the whole model, ids → logits (also with the key/value cache, and batched)',
   'forward.present': 'the keys and values the model hands back as its cache for the next step',

@@ -6,7 +6,7 @@
  */
 import { renderCaseSections, SVG_DEFS, type SampledResult } from './html-attention';
 import { perCaseTable, usageBars } from './html-bars';
-import { defaultSources, isError, loadFixtureAccess, loadTokenDecoder, type HtmlSources } from './html-sources';
+import { isError, loadFixtureAccess, loadTokenDecoder, type HtmlSources } from './html-sources';
 import { CSS } from './html-style';
 import { COMPONENT_DESCRIPTION, esc, groupBy, shorten, STATUS_LABEL, STATUS_MARK, STATUS_ORDER, statusClass, slug, worstStatus } from './html-util';
 import { cellText } from './matrix';
@@ -64,7 +64,6 @@ ${body}
 `;
 }
 
-export { defaultSources };
 
 /** The matrix's columns: the runners in selection order, then the tokenizers, then anything else that recorded a result. */
 function columnsOf(report: Report): string[] {

@@ -92,6 +92,7 @@ const BLOCK_OF_TITLE: [RegExp, string][] = [
   [/^Transformer block/, 'block'],
   [/^LM head/, 'lm_head'],
   [/^Generation/, 'generation'],
+  [/pretrained|stand-in/i, 'generation'],
 ];
 
 export const componentRank = (c: string) => {
@@ -116,7 +117,7 @@ function blockOfTest(t: TestOutcome): string {
 export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[]): Report {
   const results = [...records];
   // A failed test that recorded no failure threw or timed out: report it as an error of its building block.
-  const failedWithRecord = new Set(records.filter((r) => r.status === 'fail' && r.test).map((r) => r.test));
+  const failedWithRecord = new Set(records.filter((r) => (r.status === 'fail' || r.status === 'error') && r.test).map((r) => r.test));
   for (const t of tests) {
     if (t.status !== 'failed' || failedWithRecord.has(t.fullName)) continue;
     const runner = runnerOfTest(t);

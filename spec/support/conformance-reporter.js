@@ -1,9 +1,9 @@
 // A jest reporter that prints the conformance matrix after jest's own output, and writes the report
 // files the command line asks for (GPT2_SPEC_REPORT_JSON / _JUNIT / _HTML).
 // The report itself is TypeScript (scripts/report/), loaded through esbuild-register.
-const { existsSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { tmpdir } = require('node:os');
-const { join } = require('node:path');
+const { dirname, join } = require('node:path');
 
 function loadReportModules() {
   require('esbuild-register/dist/node').register({ target: 'node20' });
@@ -49,6 +49,8 @@ class ConformanceReporter {
     const probe = statePath && existsSync(statePath) ? JSON.parse(readFileSync(statePath, 'utf8')) : [];
     const { writeReports } = loadReportModules();
     writeReports(records, probe, this.tests, process.env);
+    // This reporter is the last reader of the run's record and probe files: remove their temp folders.
+    for (const path of [file, statePath]) if (path && /gpt2-spec-/.test(dirname(path))) rmSync(dirname(path), { recursive: true, force: true });
   }
 }
 

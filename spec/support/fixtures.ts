@@ -55,6 +55,8 @@ export function loadManifest(): Manifest {
     throw new FixtureError(`${path}: not valid JSON (${(e as Error).message})`);
   }
   if (manifest.formatVersion !== 1) throw new FixtureError(`${path}: unsupported formatVersion ${String(manifest.formatVersion)}`);
+  const missing = (['generator', 'tolerances', 'models', 'cases', 'files'] as const).filter((k) => typeof manifest![k] !== 'object' || manifest![k] === null);
+  if (missing.length > 0) throw new FixtureError(`${path}: the manifest lacks ${missing.join(', ')}`);
   return manifest;
 }
 

@@ -20,18 +20,6 @@ export function positions(x: Tensor, from: number, to: number): Tensor {
   return { dtype: x.dtype, shape: [B, to - from, ...x.shape.slice(2)], data };
 }
 
-/** The argmax of each row of the last axis, ties to the lowest index: [..., V] -> [...]. */
-export function argmaxLast(x: Tensor): number[] {
-  const V = x.shape[x.shape.length - 1]!;
-  const out: number[] = [];
-  for (let r = 0; r < x.data.length; r += V) {
-    let best = 0;
-    for (let v = 1; v < V; v++) if (x.data[r + v]! > x.data[r + best]!) best = v;
-    out.push(best);
-  }
-  return out;
-}
-
 /** The rows of an int32 [B,T] tensor as arrays. */
 export function rowsOf(ids: Tensor): number[][] {
   const [B, T] = ids.shape as [number, number];
@@ -44,5 +32,6 @@ export function rowsOf(ids: Tensor): number[][] {
  */
 export function cheapestCase(candidates: GoldenCase[], fits: (c: GoldenCase) => boolean): GoldenCase {
   const fitting = candidates.filter(fits).sort((a, b) => a.config.vocabSize - b.config.vocabSize);
-  return fitting[0] ?? candidates[0]!;
+  if (!fitting[0]) throw new Error(`no fixture case fits this property among ${candidates.map((c) => c.id).join(', ')}`);
+  return fitting[0];
 }

@@ -5,7 +5,7 @@
  * exposed becomes a skipped test whose title says why, never a silent pass.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { AttentionTrace, Gpt2Runner } from '../../runners/contract';
+import type { Gpt2Runner } from '../../runners/contract';
 import { NotExposedError } from '../../runners/errors';
 import { runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { float64, ids } from '../../runners/tensor';

@@ -1,6 +1,6 @@
 /** Runs the spec in a child jest process and returns its JSON results: how the spec is checked against itself. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../runners/paths';
@@ -31,6 +31,7 @@ export function runJest(files: string[], env: Record<string, string>, testNamePa
     encoding: 'utf8',
     timeout: 120_000,
   });
+  if (!existsSync(out)) throw new Error(`the child jest run wrote no results (exit ${child.status}, signal ${child.signal}):\n${child.stderr}`);
   const json = JSON.parse(readFileSync(out, 'utf8')) as { testResults: { name: string; assertionResults: JestAssertion[] }[] };
   return { exitCode: child.status, files: json.testResults, stderr: child.stderr };
 }
