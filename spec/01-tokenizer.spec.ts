@@ -26,8 +26,7 @@ import {
 } from '../runners/reference/tokenizer';
 import { BYTE_TO_CHAR } from '../runners/reference/tokenizer-bytes';
 import { characterClassOf, splitIntoPreTokens } from '../runners/reference/tokenizer-pretokenize';
-import { looksLikePath } from '../runners/registry';
-import { loadTokenizer, selectedTokenizerNames } from '../runners/tokenizers';
+import { builtinTokenizers, loadTokenizer, selectedTokenizerNames } from '../runners/tokenizers';
 import { record } from './support/record';
 import { leavingOut, propertyParameters, textWithoutSpecial, unicodeText } from './support/tokenizer/arbitraries';
 import { byCategory, categoryTitle, loadDecodeCases, loadEncodeCases } from './support/tokenizer/cases';
@@ -35,11 +34,8 @@ import { expectGolden, runDecodeCase, runEncodeCase } from './support/tokenizer/
 import { gptTokenizerBugs } from './support/tokenizer/gpt-tokenizer-bugs';
 import { charactersLeftOutOfProperties, expectedDivergence, knownDivergences, knownPropertyDivergences } from './support/tokenizer/known-divergences';
 import { allCodePoints, codePointName, javascriptClassOf, preview, referenceClassOf } from './support/tokenizer/unicode';
-
-const END_OF_TEXT = '<|endoftext|>';
 // Published facts about GPT-2's vocabulary: 50257 ids, <|endoftext|> the last.
-const VOCAB_SIZE = 50257;
-const END_OF_TEXT_ID = 50256;
+import { END_OF_TEXT, END_OF_TEXT_ID, VOCAB_SIZE } from './support/tokenizer/vocabulary';
 
 const selection = selectedTokenizerNames();
 const encodeCases = loadEncodeCases();
@@ -69,7 +65,7 @@ describe('The tokenizer turns text into sub-word ids', () => {
         if (!loaded) record({ runner: name, component: 'tokenizer', case: 'load', status: 'error', reason: loadFailure });
         expect(loadFailure).toBe('');
         // A built-in answers to its own name; an adapter module names itself.
-        if (!looksLikePath(name)) expect(tokenizer().name).toBe(name);
+        if (Object.hasOwn(builtinTokenizers, name)) expect(tokenizer().name).toBe(name);
         else expect(tokenizer().name).toEqual(expect.any(String));
       });
 
@@ -196,6 +192,12 @@ describe('The tokenizer turns text into sub-word ids', () => {
       });
 
       describe('bad input fails loudly, with a TokenizerError', () => {
+        it('refuses to encode what is not a string', () => {
+          // By name, as below: an adapter's own copy of the class counts too.
+          expect(() => tokenizer().encode(123 as never)).toThrow(expect.objectContaining({ name: 'TokenizerError' }));
+          expect(() => tokenizer().encode(123 as never, { allowedSpecial: 'all' })).toThrow(expect.objectContaining({ name: 'TokenizerError' }));
+        });
+
         for (const id of [-1, VOCAB_SIZE, 1.5, Number.NaN]) {
           it(`refuses to decode the id ${id}`, () => {
             // By name, so that an adapter's own copy of the class (a bundled adapter has one) counts too.

@@ -18,9 +18,7 @@ import { decode as libraryDecode, encode as libraryEncode, vocabularySize } from
 import libraryTokenTable from 'gpt-tokenizer/cjs/bpeRanks/r50k_base';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
-
-const END_OF_TEXT = '<|endoftext|>';
-const END_OF_TEXT_ID = 50256;
+import { END_OF_TEXT, END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../reference/tokenizer';
 
 /** id -> the token's text, or its bytes when they are not whole UTF-8 characters. */
 type TokenTable = readonly (string | readonly number[])[];
@@ -31,17 +29,18 @@ export class GptTokenizerAdapter implements Gpt2Tokenizer {
   private readonly tokenTable: TokenTable = libraryTokenTable as TokenTable;
 
   constructor() {
-    if (this.vocabSize !== 50257 || this.tokenTable.length !== END_OF_TEXT_ID) {
-      throw new TokenizerError(`gpt-tokenizer's r50k_base has ${this.vocabSize} ids and ${this.tokenTable.length} ordinary tokens, not GPT-2's 50257 and 50256`);
+    if (this.vocabSize !== GPT2_VOCAB_SIZE || this.tokenTable.length !== END_OF_TEXT_ID) {
+      throw new TokenizerError(`gpt-tokenizer's r50k_base has ${this.vocabSize} ids and ${this.tokenTable.length} ordinary tokens, not GPT-2's ${GPT2_VOCAB_SIZE} and ${END_OF_TEXT_ID}`);
     }
   }
 
   encode(text: string, opts: { allowedSpecial?: 'none' | 'all' } = {}): number[] {
     const allowedSpecial = opts.allowedSpecial ?? 'none';
-    if (allowedSpecial === 'none') return encodePlain(text);
-    if (allowedSpecial !== 'all') {
+    if (allowedSpecial !== 'none' && allowedSpecial !== 'all') {
       throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
     }
+    if (typeof text !== 'string') throw new TokenizerError(`encode takes a string, not ${typeof text}`);
+    if (allowedSpecial === 'none') return encodePlain(text);
     // Workaround 1: split on <|endoftext|> here and encode the parts as plain text.
     const ids: number[] = [];
     text.split(END_OF_TEXT).forEach((part, i) => {

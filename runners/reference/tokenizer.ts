@@ -19,7 +19,10 @@ import { TokenizerError } from '../errors';
 import { BYTE_TO_CHAR, byteCharsToBytes, textToByteChars, toWellFormed } from './tokenizer-bytes';
 import { splitIntoPreTokens } from './tokenizer-pretokenize';
 
+/** GPT-2's one special token, and its id: the last of its 50257. The built-in tokenizers share these. */
 export const END_OF_TEXT = '<|endoftext|>';
+export const END_OF_TEXT_ID = 50256;
+export const GPT2_VOCAB_SIZE = 50257;
 
 export type AllowedSpecial = 'none' | 'all';
 
@@ -317,6 +320,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     if (allowedSpecial !== 'none' && allowedSpecial !== 'all') {
       throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
     }
+    if (typeof text !== 'string') throw new TokenizerError(`encode takes a string, not ${typeof text}`);
     const wellFormed = toWellFormed(text);
     const ids: number[] = [];
     if (allowedSpecial === 'none' || this.specialPattern === undefined) {

@@ -1,5 +1,6 @@
 /** Random text for the tokenizer's properties: plain Unicode, and text built from the tricky parts. */
 import fc from 'fast-check';
+import { END_OF_TEXT } from './vocabulary';
 
 /** Pieces that sit on the pattern's edges: every kind of whitespace, contractions, special-token look-alikes. */
 const TRICKY_PIECES = [
@@ -8,7 +9,7 @@ const TRICKY_PIECES = [
   '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad', '\u180e',
   "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'T", "'RE", "'Ve", "'M", "'LL", "'D", "'", '\u2019',
   'a', 'Z', 'word', ' word', 'é', 'e\u0301', '\u0301', '日本', '한', '1', '42', '٣', '½', '.', '!?', '...', '-', '_',
-  '😀', '👍🏽', '👨\u200d👩\u200d👧', '🇺🇸', '<|endoftext|>', '<|', '|>', 'endoftext',
+  '😀', '👍🏽', '👨\u200d👩\u200d👧', '🇺🇸', END_OF_TEXT, '<|', '|>', 'endoftext',
 ];
 
 export const trickyText = (): fc.Arbitrary<string> =>
@@ -19,7 +20,7 @@ export const unicodeText = (): fc.Arbitrary<string> =>
   fc.oneof(fc.string({ unit: 'grapheme', maxLength: 32 }), fc.string({ unit: 'binary', maxLength: 32 }), trickyText());
 
 /** Text with no <|endoftext|> in it, to put one between. */
-export const textWithoutSpecial = (): fc.Arbitrary<string> => unicodeText().filter((s) => !s.includes('<|endoftext|>'));
+export const textWithoutSpecial = (): fc.Arbitrary<string> => unicodeText().filter((s) => !s.includes(END_OF_TEXT));
 
 /** Leaves out of the random text any string with a code point the filter excludes. */
 export function leavingOut(arbitrary: fc.Arbitrary<string>, excludes: ((cp: number) => boolean) | undefined): fc.Arbitrary<string> {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FixtureError } from '../../../runners/errors';
 import { fixturesDir } from '../fixtures';
+import { END_OF_TEXT, END_OF_TEXT_ID } from './vocabulary';
 
 export type AllowedSpecial = 'none' | 'all';
 
@@ -97,11 +98,17 @@ export function byCategory<T extends { category: string }>(cases: readonly T[]):
   return groups;
 }
 
-export function findCase(id: string): EncodeCase {
-  const found = loadEncodeCases().find((c) => c.id === id);
-  if (!found) throw new FixtureError(`tokenizer/cases.json has no case ${id}`);
+function findIn<T extends { id: string }>(file: string, cases: readonly T[], id: string): T {
+  const found = cases.find((c) => c.id === id);
+  if (!found) throw new FixtureError(`tokenizer/${file} has no case ${id}`);
   return found;
 }
+
+/** One encode case of tokenizer/cases.json, by id. */
+export const findCase = (id: string): EncodeCase => findIn('cases.json', loadEncodeCases(), id);
+
+/** One decode case of tokenizer/decode-cases.json, by id. */
+export const findDecodeCase = (id: string): DecodeCase => findIn('decode-cases.json', loadDecodeCases(), id);
 
 /** The test-title wording of each category; a category the file adds later is titled by its name. */
 export const CATEGORY_TITLES: Record<string, string> = {
@@ -118,7 +125,7 @@ export const CATEGORY_TITLES: Record<string, string> = {
   cjk: 'Chinese, Japanese and Korean text',
   emoji: 'emoji, with skin tones, ZWJ sequences and flags',
   'lone-surrogates': 'a lone surrogate encodes as U+FFFD would',
-  'special-tokens': "<|endoftext|> is plain text with allowedSpecial 'none' and id 50256 with 'all'",
+  'special-tokens': `${END_OF_TEXT} is plain text with allowedSpecial 'none' and id ${END_OF_TEXT_ID} with 'all'`,
   'long-runs': 'long runs of one character, 10 000 and more',
   empty: 'the empty string has no tokens',
   prose: 'prose in many languages',

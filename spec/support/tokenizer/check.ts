@@ -13,7 +13,8 @@ export interface Outcome {
   detail: string;
 }
 
-const sameIds = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
+/** Whether two id lists are equal, id by id. */
+export const sameIds = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((id, i) => id === b[i]);
 
 function showIds(ids: readonly number[], around: number): string {
   if (ids.length <= 24) return `[${ids.join(', ')}]`;

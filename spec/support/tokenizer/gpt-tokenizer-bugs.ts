@@ -5,7 +5,8 @@
  */
 import { decoder as sharedDecoder } from 'gpt-tokenizer/cjs/BytePairEncodingCore';
 import { decode, encode } from 'gpt-tokenizer/cjs/encoding/r50k_base';
-import { findCase, loadDecodeCases } from './cases';
+import { findCase, findDecodeCase } from './cases';
+import { sameIds } from './check';
 
 export interface LibraryBug {
   title: string;
@@ -23,14 +24,6 @@ function isolated<T>(probe: () => T): T {
     sharedDecoder.decode();
   }
 }
-
-const decodeCase = (id: string) => {
-  const found = loadDecodeCases().find((c) => c.id === id);
-  if (!found) throw new Error(`tokenizer/decode-cases.json has no case ${id}`);
-  return found;
-};
-
-const sameIds = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((id, i) => id === b[i]);
 
 export const gptTokenizerBugs: LibraryBug[] = [
   {
@@ -53,7 +46,7 @@ export const gptTokenizerBugs: LibraryBug[] = [
     title: 'decode drops the bytes of a character cut short at the end',
     workaround: "the adapter decodes ids that are not whole characters from the library's token table",
     stillThere: () => {
-      const golden = decodeCase('decode-invalid-utf8/truncated-emoji-at-end');
+      const golden = findDecodeCase('decode-invalid-utf8/truncated-emoji-at-end');
       return isolated(() => decode(golden.ids)) !== golden.text;
     },
   },
@@ -61,8 +54,8 @@ export const gptTokenizerBugs: LibraryBug[] = [
     title: 'decode carries those bytes over into the next call',
     workaround: "the adapter decodes ids that are not whole characters from the library's token table",
     stillThere: () => {
-      const cut = decodeCase('decode-invalid-utf8/lone-lead-byte-of-four');
-      const next = decodeCase('decode-invalid-utf8/valid-split-over-byte-tokens');
+      const cut = findDecodeCase('decode-invalid-utf8/lone-lead-byte-of-four');
+      const next = findDecodeCase('decode-invalid-utf8/valid-split-over-byte-tokens');
       return isolated(() => {
         decode(cut.ids);
         return decode(next.ids) !== next.text;
@@ -73,7 +66,7 @@ export const gptTokenizerBugs: LibraryBug[] = [
     title: 'decode loses a cut character that a whole-character token follows',
     workaround: "the adapter decodes ids that are not whole characters from the library's token table",
     stillThere: () => {
-      const golden = decodeCase('decode-invalid-utf8/truncated-emoji-then-ascii');
+      const golden = findDecodeCase('decode-invalid-utf8/truncated-emoji-then-ascii');
       return isolated(() => decode(golden.ids)) !== golden.text;
     },
   },

@@ -6,6 +6,7 @@
  * list, and it is recorded as 'known-divergence'. The reference tokenizer must have none.
  */
 import { codePointName, javascriptClassOf, referenceClassOf } from './unicode';
+import { END_OF_TEXT, END_OF_TEXT_ID } from './vocabulary';
 
 export interface KnownDivergence {
   reason: string;
@@ -38,7 +39,7 @@ const javascriptRegexDivergences = (library: string): Record<string, KnownDiverg
 });
 
 const END_OF_TEXT_ALWAYS_SPECIAL =
-  "transformers.js always cuts <|endoftext|> out of the text as the special token 50256 (@huggingface/tokenizers splits every added token before the pre-tokenizer) and has no option to read it as plain text, which allowedSpecial 'none' asks for (tiktoken's disallowed_special=(), transformers' split_special_tokens=True)";
+  `transformers.js always cuts ${END_OF_TEXT} out of the text as the special token ${END_OF_TEXT_ID} (@huggingface/tokenizers splits every added token before the pre-tokenizer) and has no option to read it as plain text, which allowedSpecial 'none' asks for (tiktoken's disallowed_special=(), transformers' split_special_tokens=True)`;
 
 /** The special-token cases with allowedSpecial 'none' whose text holds <|endoftext|>. */
 const END_OF_TEXT_AS_TEXT_CASES = [
