@@ -9,25 +9,27 @@ import { dirname, resolve } from 'node:path';
 import { Gpt2SpecError } from '../runners/errors';
 import { decoderNames, exportDecoder, IR_VERSION, OPSET } from '../runners/onnx';
 import { loadCheckpoint } from '../runners/weights/checkpoint';
+import { type FlagSpec, formatHelp, parseArgs, str, UsageError } from './cli/args';
 
+const PROGRAM = 'scripts/export-onnx.ts';
 const USAGE = 'node -r esbuild-register scripts/export-onnx.ts --weights DIR --out FILE [--precision float32|float64]';
-const HELP = `usage: ${USAGE}
 
-Writes the full GPT-2 decoder of a Hugging Face checkpoint (config.json + model.safetensors) as a standard
+const FLAGS: FlagSpec[] = [
+  { name: 'weights', type: 'string', value: 'DIR', help: 'the checkpoint directory' },
+  { name: 'out', type: 'string', value: 'FILE', help: 'the .onnx file to write (its folder is created)' },
+  { name: 'precision', type: 'string', value: 'TYPE', help: 'float32 (default) or float64: the weights are cast and every node runs in that type' },
+];
+
+const HELP = formatHelp(
+  USAGE,
+  `Writes the full GPT-2 decoder of a Hugging Face checkpoint (config.json + model.safetensors) as a standard
 ONNX file (opset ${OPSET}, IR ${IR_VERSION}, every weight embedded), the graph the onnx runner's forward() runs:
   inputs   input_ids, position_ids [batch_size, sequence_length] int64
            past_key_values.{i}.key / .value [batch_size, H, past_sequence_length, Dh] (empty on the first step)
   outputs  logits [batch_size, sequence_length, V]
-           present.{i}.key / .value [batch_size, H, total_sequence_length, Dh]
-
-options:
-  --weights DIR        the checkpoint directory
-  --out FILE           the .onnx file to write (its folder is created)
-  --precision TYPE     float32 (default) or float64: the weights are cast and every node runs in that type
-  --help               show this help
-`;
-
-export class UsageError extends Error {}
+           present.{i}.key / .value [batch_size, H, total_sequence_length, Dh]`,
+  FLAGS,
+);
 
 export interface ExportArgs {
   weights: string;
@@ -35,22 +37,20 @@ export interface ExportArgs {
   precision: 'float32' | 'float64';
 }
 
+/** The arguments, or 'help' for --help / -h; anything else wrong is a UsageError. */
 export function parseExportArgs(argv: readonly string[]): ExportArgs | 'help' {
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    const m = /^--(weights|out|precision)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new UsageError(arg.startsWith('-') ? `unknown option ${arg}` : `unexpected argument '${arg}'`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined || value === '' || (m[2] === undefined && value.startsWith('--'))) throw new UsageError(`--${m[1]} needs a value`);
-    if (flags[m[1]!] !== undefined) throw new UsageError(`--${m[1]} given twice`);
-    flags[m[1]!] = value;
+  if (argv.includes('--help') || argv.includes('-h')) return 'help';
+  const { flags, positional } = parseArgs(argv, FLAGS, PROGRAM);
+  const [weights, out] = [str(flags, 'weights'), str(flags, 'out')];
+  for (const [name, value] of [['weights', weights], ['out', out]] as const) {
+    // '--weights=', and '--weights --out F', which parseArgs reads as the folder '--out'
+    if (value !== undefined && (value === '' || value.startsWith('--'))) throw new UsageError(`--${name} needs a value`);
   }
-  for (const required of ['weights', 'out']) if (flags[required] === undefined) throw new UsageError(`--${required} is required`);
-  const precision = flags.precision ?? 'float32';
+  if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
+  for (const [name, value] of [['weights', weights], ['out', out]] as const) if (value === undefined) throw new UsageError(`--${name} is required`);
+  const precision = str(flags, 'precision') ?? 'float32';
   if (precision !== 'float32' && precision !== 'float64') throw new UsageError(`--precision must be float32 or float64, got '${precision}'`);
-  return { weights: flags.weights!, out: flags.out!, precision };
+  return { weights: weights!, out: out!, precision };
 }
 
 export function main(argv: readonly string[]): number {

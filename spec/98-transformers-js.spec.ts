@@ -11,16 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NotExposedError, SequenceTooLongError, TokenizerError } from '../runners/errors';
+import { CheckpointError, NotExposedError, SequenceTooLongError, TokenizerError } from '../runners/errors';
 import { ids } from '../runners/tensor';
 import {
   bridged,
   createTransformersJsRunner,
   createTransformersJsTokenizer,
+  defaultModelFolder,
   defaultTokenizerFolder,
+  folderConfig,
   libraryVersions,
   loadLibraryTokenizer,
-  toLibraryArray,
+  toMainRealm,
   type TransformersJsRunner,
   TransformersJsTokenizer,
   VOCAB_SIZE,
@@ -86,7 +88,7 @@ describe("transformers.js's own generate() agrees with the greedy goldens", () =
         const want = rowsOf(c.get('generate.output_ids'));
         const [B, T] = [prompt.length, prompt[0]!.length];
         // transformers.js checks `instanceof BigInt64Array` in its own realm: hand it an array of that realm.
-        const int64 = (values: number[]) => new lib.Tensor('int64', toLibraryArray(BigInt64Array.from(values.map(BigInt))), [B, T]);
+        const int64 = (values: number[]) => new lib.Tensor('int64', toMainRealm(BigInt64Array.from(values.map(BigInt))), [B, T]);
         const input_ids = int64(prompt.flat());
         const attention_mask = int64(new Array(B * T).fill(1));
         const out = (await r.libraryModel.generate({ input_ids, attention_mask, max_new_tokens: want[0]!.length - T, do_sample: false } as never)) as { tolist(): bigint[][] };
@@ -100,22 +102,58 @@ describe("transformers.js's own generate() agrees with the greedy goldens", () =
 describe('what transformers.js refuses, and what it does not expose', () => {
   it('transformers.js refuses gpt2-tiny in load() with a NotExposedError that names each difference', async () => {
       const other = createTransformersJsRunner();
-      const refused = other.load(loadModel('gpt2-tiny'));
-      await expect(refused).rejects.toBeInstanceOf(NotExposedError);
-      await expect(refused).rejects.toThrow(/layers 3 \(this model has 2\).*vocab 512 \(this model has 50257\)/);
-      await other.dispose();
+      const [mini, tiny] = [loadModel(MODEL).config, loadModel('gpt2-tiny').config];
+      try {
+        const refused = other.load(loadModel('gpt2-tiny'));
+        await expect(refused).rejects.toBeInstanceOf(NotExposedError);
+        await expect(refused).rejects.toThrow(`: layers ${mini.nLayer} (this model has ${tiny.nLayer}), `);
+        await expect(refused).rejects.toThrow(`, vocab ${mini.vocabSize} (this model has ${tiny.vocabSize})`);
+      } finally {
+        await other.dispose();
+      }
     });
+
+  it("transformers.js's runner reads the model folder's config.json as a checkpoint's, and refuses a bad one with a CheckpointError", () => {
+    expect(folderConfig(defaultModelFolder())).toEqual(loadModel(MODEL).config);
+    const good = JSON.parse(readFileSync(join(defaultModelFolder(), 'config.json'), 'utf8')) as Record<string, unknown>;
+    const folderWith = (text: string) => {
+      const folder = mkdtempSync(join(tmpdir(), 'gpt2-spec-tjs-config-'));
+      writeFileSync(join(folder, 'config.json'), text);
+      return folder;
+    };
+    const refusal = (text: string) => {
+      try {
+        folderConfig(folderWith(text));
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error(`folderConfig accepted ${text.slice(0, 80)}`);
+    };
+    for (const [text, message] of [
+      ['{"model_type": "gpt2", "n_head": ', /config\.json: not valid JSON/],
+      ['42', /config\.json: not a JSON object/],
+      [JSON.stringify({ ...good, model_type: 'bert' }), /config\.json: model_type is "bert", not "gpt2"/],
+      [JSON.stringify({ ...good, n_head: 1.5 }), /'n_head' must be a whole number ≥ 1, got 1\.5/],
+      [JSON.stringify({ ...good, n_layer: '3' }), /'n_layer' must be a whole number ≥ 1, got "3"/],
+    ] as const) {
+      const e = refusal(text);
+      expect(e).toBeInstanceOf(CheckpointError);
+      expect(e.message).toMatch(message);
+    }
+  });
 
   it('transformers.js exposes forward only: embed, layerNorm, attention, mlp, block and lmHead throw NotExposedError', async () => {
       const r = loadedRunner();
-      const x = { dtype: 'float32' as const, shape: [1, 1, 96], data: new Float32Array(96) };
+      const { nEmbd } = loadModel(MODEL).config;
+      const x = { dtype: 'float32' as const, shape: [1, 1, nEmbd], data: new Float32Array(nEmbd) };
       for (const call of [() => r.embed(ids([[1]])), () => r.layerNorm(x, 'ln_f'), () => r.attention(x, 0), () => r.mlp(x, 0), () => r.block(x, 0), () => r.lmHead(x)]) {
         await expect(call()).rejects.toBeInstanceOf(NotExposedError);
       }
     });
 
   it('transformers.js itself fails inside ONNX Runtime past n_positions; the runner refuses first, with a SequenceTooLongError', async () => {
-      await expect(loadedRunner().forward(ids([new Array(65).fill(1)]))).rejects.toBeInstanceOf(SequenceTooLongError);
+      const tooLong = loadModel(MODEL).config.nPositions + 1;
+      await expect(loadedRunner().forward(ids([new Array(tooLong).fill(1)]))).rejects.toBeInstanceOf(SequenceTooLongError);
       // A second instance, loaded with logging off: transformers.js logs every input of a failed run, and ONNX
       // Runtime the failing node, at the log level the session was created with.
       const lib = loadedRunner().library;
@@ -124,7 +162,7 @@ describe('what transformers.js refuses, and what it does not expose', () => {
       lib.env.logLevel = lib.LogLevel.NONE;
       try {
         await quiet.load(loadModel(MODEL));
-        const ones = () => new lib.Tensor('int64', toLibraryArray(new BigInt64Array(65).fill(1n)), [1, 65]);
+        const ones = () => new lib.Tensor('int64', toMainRealm(new BigInt64Array(tooLong).fill(1n)), [1, tooLong]);
         await expect(quiet.libraryModel.forward({ input_ids: ones(), attention_mask: ones() })).rejects.toThrow(/indices element out of data bounds/);
       } finally {
         lib.env.logLevel = level;

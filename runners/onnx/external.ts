@@ -6,7 +6,7 @@
  * the components are inside the file and cannot be called one by one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Gpt2Weights, KvCache, Tensor } from '../contract';
 import { WholeModelRunner } from '../whole-model-runner';
@@ -14,7 +14,7 @@ import { CheckpointError } from '../errors';
 import { headSize } from '../validate';
 import type { FloatType } from './graph';
 import { backendString, createSession, floatTensor, fromOrt, idsTensor, OnnxModelError, ortTensor, resolveThreads } from './session';
-import { packageRoot } from '../paths';
+import { fixturesRoot } from '../paths';
 
 /** The file's inputs and outputs, as the runner understood them. */
 export interface DecoderLayout {
@@ -96,7 +96,7 @@ export function readLayout(inputs: readonly Meta[], outputs: readonly Meta[], fi
 
 /** The default external model: the manifest's "onnx" entry, else fixtures/onnx/gpt2-mini.onnx. */
 export function defaultExternalModel(): string {
-  const fixtures = resolve(process.env.GPT2_SPEC_FIXTURES ?? join(packageRoot(), 'fixtures'));
+  const fixtures = fixturesRoot();
   const manifestPath = join(fixtures, 'manifest.json');
   if (existsSync(manifestPath)) {
     try {
@@ -141,7 +141,7 @@ export class ExternalOnnxRunner extends WholeModelRunner {
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
     await this.release();
     if (!existsSync(this.path)) throw new CheckpointError(`${this.path}: no such ONNX file`);
-    const session = await createSession(readFileSync(this.path), this.threads);
+    const session = await this.openSession();
     try {
       const layout = readLayout(session.inputMetadata, session.outputMetadata, basename(this.path));
       const c = weights.config;
@@ -156,6 +156,16 @@ export class ExternalOnnxRunner extends WholeModelRunner {
     } catch (e) {
       await session.release();
       throw e;
+    }
+  }
+
+  /** A session on the file; a file ONNX Runtime cannot parse is an OnnxModelError naming it, with ORT's error as the cause. */
+  private async openSession(): Promise<InferenceSession> {
+    const bytes = readFileSync(this.path);
+    try {
+      return await createSession(bytes, this.threads);
+    } catch (e) {
+      throw new OnnxModelError(`${this.path}: ONNX Runtime cannot load it as a model (${(e as Error).message})`, { cause: e });
     }
   }
 

@@ -7,13 +7,19 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Tensor } from '../contract';
 import { CheckpointError, Gpt2SpecError } from '../errors';
 import type { FloatType } from './graph';
-import { fromOrtArray, ort, toOrtArray } from './ort';
+import { fromMainRealm, toMainRealm } from '../realm';
+import { ort } from './ort';
 
 /** A setting the ONNX runners cannot use, e.g. GPT2_ONNX_THREADS=zero. */
 export class OnnxSettingsError extends Gpt2SpecError {}
 
-/** An .onnx file whose inputs and outputs are not a GPT-2 decoder layout this runner knows. */
-export class OnnxModelError extends CheckpointError {}
+/** An .onnx file that ONNX Runtime cannot load, or whose inputs and outputs are not a GPT-2 decoder layout this runner knows. */
+export class OnnxModelError extends CheckpointError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message);
+    if (options && 'cause' in options) this.cause = options.cause;
+  }
+}
 
 export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
 
@@ -47,17 +53,17 @@ export const backendString = (precision: string, threads: number) =>
 /** Token ids as ORT int64 (or int32) of the same shape. */
 export function idsTensor(ids: Tensor | { data: ArrayLike<number>; shape: readonly number[] }, type: 'int64' | 'int32' = 'int64'): OrtTensor {
   const data = type === 'int64' ? BigInt64Array.from(ids.data as ArrayLike<number>, (v) => BigInt(v)) : Int32Array.from(ids.data as ArrayLike<number>);
-  return new ort.Tensor(type, toOrtArray(data), [...ids.shape]);
+  return new ort.Tensor(type, toMainRealm(data), [...ids.shape]);
 }
 
-/** A tensor for ORT from a typed array of this realm (see ort.ts). */
+/** A tensor for ORT from a typed array of this realm (see runners/realm.ts). */
 export function ortTensor(type: 'float32' | 'float64' | 'int64', data: Float32Array | Float64Array | BigInt64Array, dims: readonly number[]): OrtTensor {
-  return new ort.Tensor(type, toOrtArray(data) as Float32Array, [...dims]);
+  return new ort.Tensor(type, toMainRealm(data) as Float32Array, [...dims]);
 }
 
 /** A session on model bytes. */
 export function createSession(bytes: Uint8Array, threads: number): Promise<InferenceSession> {
-  return ort.InferenceSession.create(toOrtArray(bytes), sessionOptions(threads));
+  return ort.InferenceSession.create(toMainRealm(bytes), sessionOptions(threads));
 }
 
 /** A float tensor in the given type for ORT: the same buffer when the dtype matches, else a rounded copy. */
@@ -71,5 +77,5 @@ export function floatTensor(t: Tensor, type: FloatType): OrtTensor {
 export function fromOrt(t: OrtTensor | undefined, what: string): Tensor {
   if (!t) throw new Error(`ONNX Runtime returned no '${what}'`);
   if (t.type !== 'float32' && t.type !== 'float64') throw new Error(`'${what}' is ${t.type}, not float32 or float64`);
-  return { dtype: t.type, shape: Array.from(t.dims, Number), data: fromOrtArray(t.data as Float32Array | Float64Array) };
+  return { dtype: t.type, shape: Array.from(t.dims, Number), data: fromMainRealm(t.data as Float32Array | Float64Array) };
 }

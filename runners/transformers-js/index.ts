@@ -12,7 +12,8 @@
 import { createTransformersJsRunner } from './runner';
 import { createTransformersJsTokenizer } from './tokenizer';
 
-export { bridged, fixturesFolder, fromLibraryArray, gpt2SpecRoot, type Library, libraryVersions, loadLibrary, toLibraryArray } from './library';
+export { type Library, libraryVersions, loadLibrary } from './library';
+export { bridged, fromMainRealm, toMainRealm } from '../realm';
 export { createTransformersJsRunner, defaultModelFolder, folderConfig, TransformersJsRunner, type TransformersJsRunnerOptions } from './runner';
 export { createTransformersJsTokenizer, defaultTokenizerFolder, END_OF_TEXT, END_OF_TEXT_ID, loadLibraryTokenizer, TransformersJsTokenizer, VOCAB_SIZE } from './tokenizer';
 

@@ -20,31 +20,29 @@ import type { PreTrainedModel, Tensor as LibraryTensor } from '@huggingface/tran
 import type { Gpt2Config, Gpt2Weights, KvCache, Tensor } from '../contract';
 import { WholeModelRunner } from '../whole-model-runner';
 import { CheckpointError } from '../errors';
+import { fixturesRoot, packageRoot } from '../paths';
+import { fromMainRealm, toMainRealm } from '../realm';
 import { headSize } from '../validate';
-import { fixturesFolder, fromLibraryArray, gpt2SpecRoot, type Library, libraryVersions, loadLibrary, toLibraryArray } from './library';
+import { parseConfig } from '../weights/checkpoint';
+import { type Library, libraryVersions, loadLibrary } from './library';
 
 /** The folder the runner loads by default: fixtures/transformers-js/gpt2-mini. */
-export const defaultModelFolder = (): string => join(fixturesFolder(), 'transformers-js', 'gpt2-mini');
+export const defaultModelFolder = (): string => join(fixturesRoot(), 'transformers-js', 'gpt2-mini');
 
-/** What config.json says, in the contract's words. */
+/** What config.json says, in the contract's words, checked as a checkpoint's config is (parseConfig); it must be a gpt2 one. */
 export function folderConfig(folder: string): Gpt2Config {
   const path = join(folder, 'config.json');
   if (!existsSync(path)) throw new CheckpointError(`${path}: missing (run .venv/bin/python scripts/fixtures/transformers_js.py --out fixtures)`);
-  const c = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  if (c.model_type !== 'gpt2') throw new CheckpointError(`${path}: model_type is ${JSON.stringify(c.model_type)}, not "gpt2"`);
-  const num = (key: string) => {
-    const v = c[key];
-    if (typeof v !== 'number') throw new CheckpointError(`${path}: ${key} is ${JSON.stringify(v)}, not a number`);
-    return v;
-  };
-  return {
-    vocabSize: num('vocab_size'),
-    nPositions: num('n_positions'),
-    nEmbd: num('n_embd'),
-    nLayer: num('n_layer'),
-    nHead: num('n_head'),
-    layerNormEpsilon: num('layer_norm_epsilon'),
-  };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  // AutoModelForCausalLM picks the model class by model_type; parseConfig refuses a file that is not an object.
+  const modelType = typeof json === 'object' && json !== null ? (json as { model_type?: unknown }).model_type : 'gpt2';
+  if (modelType !== 'gpt2') throw new CheckpointError(`${path}: model_type is ${JSON.stringify(modelType)}, not "gpt2"`);
+  return parseConfig(json, path);
 }
 
 /** from_pretrained reads env.localModelPath after awaiting; loads are queued so that two never mix folders. */
@@ -63,7 +61,7 @@ export function fromFolder<T>(lib: Library, folder: string, load: (id: string) =
 /** A folder as messages show it: relative to the checkout when inside it. */
 function shown(folder: string): string {
   try {
-    const rel = relative(gpt2SpecRoot(), folder);
+    const rel = relative(packageRoot(), folder);
     return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : folder;
   } catch {
     return folder;
@@ -139,13 +137,13 @@ export class TransformersJsRunner extends WholeModelRunner {
   private int64(values: ArrayLike<number>, dims: number[]): LibraryTensor {
     const data = new BigInt64Array(values.length);
     for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
-    return new this.lib!.Tensor('int64', toLibraryArray(data), dims);
+    return new this.lib!.Tensor('int64', toMainRealm(data), dims);
   }
 
   /** A float32 tensor of the library, from a contract tensor (float64 and int32 are converted). */
   private float32(t: Tensor): LibraryTensor {
     const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
-    return new this.lib!.Tensor('float32', toLibraryArray(data), [...t.shape]);
+    return new this.lib!.Tensor('float32', toMainRealm(data), [...t.shape]);
   }
 
   protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
@@ -175,7 +173,7 @@ export class TransformersJsRunner extends WholeModelRunner {
       if (dims.length !== shape.length || dims.some((d, i) => d !== shape[i])) {
         throw new Error(`transformers.js returned '${name}' of shape [${dims.join(', ')}], not [${shape.join(', ')}]`);
       }
-      return { dtype: 'float32', shape, data: fromLibraryArray(t.data as Float32Array) };
+      return { dtype: 'float32', shape, data: fromMainRealm(t.data as Float32Array) };
     };
     const presentShape = [B, H, pastLength + T, Dh];
     return {

@@ -5,7 +5,7 @@
  *
  * What the adapter does around the library, and nothing more:
  *   - it checks allowedSpecial and the ids to decode (integers 0..50256) itself, and throws TokenizerError
- *     before the library is called: the library maps an unknown id to its unk token without a word;
+ *     before the library is called: the library drops an id outside the vocabulary without a word;
  *   - decode([]) is '' here: the library throws "token_ids must be a non-empty array of integers";
  *   - encode passes add_special_tokens: false (GPT-2 adds none; the folder's post-processor adds none either).
  * What it does not work around: transformers.js always cuts <|endoftext|> out of the text as the special
@@ -18,7 +18,8 @@ import { join, resolve } from 'node:path';
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
-import { fixturesFolder, loadLibrary } from './library';
+import { fixturesRoot } from '../paths';
+import { loadLibrary } from './library';
 import { fromFolder } from './runner';
 
 export const END_OF_TEXT = '<|endoftext|>';
@@ -26,7 +27,7 @@ export const END_OF_TEXT_ID = 50256;
 export const VOCAB_SIZE = 50257;
 
 /** The folder the tokenizer loads by default: fixtures/transformers-js/gpt2-tokenizer. */
-export const defaultTokenizerFolder = (): string => join(fixturesFolder(), 'transformers-js', 'gpt2-tokenizer');
+export const defaultTokenizerFolder = (): string => join(fixturesRoot(), 'transformers-js', 'gpt2-tokenizer');
 
 /** The library's tokenizer, loaded from a folder, offline. */
 export async function loadLibraryTokenizer(folder: string = defaultTokenizerFolder()): Promise<PreTrainedTokenizer> {

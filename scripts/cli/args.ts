@@ -15,7 +15,8 @@ export interface FlagSpec {
 
 export type Flags = Record<string, string | number | boolean | (string | number)[] | undefined>;
 
-export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], command: string): { flags: Flags; positional: string[] } {
+/** `program` is how the user calls it, e.g. 'gpt2-spec check', for the messages. */
+export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], program: string): { flags: Flags; positional: string[] } {
   const flags: Flags = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -25,14 +26,14 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
       break;
     }
     if (!arg.startsWith('--')) {
-      if (arg.startsWith('-') && arg.length > 1 && arg !== '-h') throw new UsageError(`unknown flag ${arg} for 'gpt2-spec ${command}' (see gpt2-spec ${command} --help)`);
+      if (arg.startsWith('-') && arg.length > 1 && arg !== '-h') throw new UsageError(`unknown flag ${arg} for '${program}' (see ${program} --help)`);
       positional.push(arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const spec = specs.find((s) => s.name === name);
-    if (!spec) throw new UsageError(`unknown flag --${name} for 'gpt2-spec ${command}' (see gpt2-spec ${command} --help)`);
+    if (!spec) throw new UsageError(`unknown flag --${name} for '${program}' (see ${program} --help)`);
     let raw: string | undefined;
     if (spec.type === 'boolean') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);

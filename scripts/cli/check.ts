@@ -36,7 +36,7 @@ function specPatterns(explicitRunners: boolean, explicitTokenizers: boolean): st
 }
 
 export async function check(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'check');
+  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec check');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (runners are given with --runner)`);
   const runners = list(flags, 'runner').map(absoluteIfPath);
   const tokenizers = list(flags, 'tokenizer').map(absoluteIfPath);

@@ -102,7 +102,7 @@ async function firstDivergence(runner: Gpt2Runner, steps: Step[], expected: Map<
 }
 
 export async function compare(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'compare');
+  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec compare');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
   const dir = str(flags, 'weights');
   if (!dir) throw new UsageError('compare needs --weights DIR (a checkpoint folder with config.json and model.safetensors)');

@@ -11,7 +11,7 @@ export const fixturesHelp = () => formatHelp('gpt2-spec fixtures verify [--fixtu
 export async function fixtures(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'verify') throw new UsageError(sub ? `unknown fixtures command '${sub}': the one there is is 'verify'` : "fixtures needs a command: 'gpt2-spec fixtures verify'");
-  const { flags, positional } = parseArgs(rest, FLAGS, 'fixtures verify');
+  const { flags, positional } = parseArgs(rest, FLAGS, 'gpt2-spec fixtures verify');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
   if (str(flags, 'fixtures')) process.env.GPT2_SPEC_FIXTURES = resolve(str(flags, 'fixtures')!);
   let bad: ReturnType<typeof verifyFixtureHashes>;

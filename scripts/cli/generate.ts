@@ -47,7 +47,7 @@ export function sampleNext(logits: Tensor, temperature: number, topK: number | u
 }
 
 export async function generate(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'generate');
+  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec generate');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (give the text with --prompt)`);
   const weightsDir = str(flags, 'weights');
   const model = str(flags, 'model');

@@ -26,7 +26,7 @@ async function tokenizerOf(name: string | undefined): Promise<Gpt2Tokenizer> {
 const readStdin = () => readFileSync(0, 'utf8');
 
 export async function tokenize(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'tokenize');
+  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec tokenize');
   if (positional.length > 1) throw new UsageError('give one TEXT argument (quote it), or none to read standard input');
   const special = str(flags, 'allowed-special') ?? 'none';
   if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
@@ -37,7 +37,7 @@ export async function tokenize(argv: string[]): Promise<number> {
 }
 
 export async function detokenize(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS.slice(0, 1), 'detokenize');
+  const { flags, positional } = parseArgs(argv, FLAGS.slice(0, 1), 'gpt2-spec detokenize');
   if (positional.length > 1) throw new UsageError('give one IDS argument, a JSON array such as [464, 3290]');
   const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
   const ids = parseIds(positional[0] ?? readStdin(), 'the ids');

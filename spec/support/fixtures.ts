@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { DType, Gpt2Config, Gpt2Weights, Tensor } from '../../runners/contract';
 import { FixtureError } from '../../runners/errors';
-import { packageRoot } from '../../runners/paths';
+import { fixturesRoot } from '../../runners/paths';
 import { loadCheckpoint } from '../../runners/weights/checkpoint';
 import { readSafetensors, type SafetensorsFile } from '../../runners/weights/safetensors';
 
@@ -41,7 +41,8 @@ export interface Manifest {
   [extra: string]: unknown;
 }
 
-export const fixturesDir = (): string => resolve(process.env.GPT2_SPEC_FIXTURES ?? join(packageRoot(), 'fixtures'));
+/** The fixtures folder: GPT2_SPEC_FIXTURES, or the shipped one. */
+export const fixturesDir = (): string => fixturesRoot();
 
 let manifest: Manifest | undefined;
 
