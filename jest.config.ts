@@ -11,6 +11,7 @@ const config: Config = {
   testSequencer: '<rootDir>/spec/support/tutorial-order.js',
   reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
   globalSetup: '<rootDir>/spec/support/global-setup.ts',
+  globalTeardown: '<rootDir>/spec/support/global-teardown.ts',
   setupFilesAfterEnv: ['<rootDir>/spec/support/matchers.ts'],
   testTimeout: 60_000,
   // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.

@@ -13,8 +13,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { Gpt2Tokenizer } from '../runners/contract';
 import { TokenizerError } from '../runners/errors';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BpeFiles,
@@ -36,6 +35,7 @@ import { charactersLeftOutOfProperties, expectedDivergence, knownDivergences, kn
 import { allCodePoints, codePointName, javascriptClassOf, preview, referenceClassOf } from './support/tokenizer/unicode';
 // Published facts about GPT-2's vocabulary: 50257 ids, <|endoftext|> the last.
 import { END_OF_TEXT, END_OF_TEXT_ID, VOCAB_SIZE } from './support/tokenizer/vocabulary';
+import { tempDir } from './support/temp';
 
 const selection = selectedTokenizerNames();
 const encodeCases = loadEncodeCases();
@@ -287,7 +287,7 @@ describe('The reference tokenizer reads any GPT-2-style vocab.json and merges.tx
   it('loads the files from paths given to it, or from $GPT2_SPEC_VOCAB and $GPT2_SPEC_MERGES', () => {
     const paths = defaultGpt2FilePaths();
     expect(defaultGpt2FilePaths({ GPT2_SPEC_VOCAB: '/x/vocab.json', GPT2_SPEC_MERGES: '/x/merges.txt' })).toEqual({ vocabPath: '/x/vocab.json', mergesPath: '/x/merges.txt' });
-    const dir = mkdtempSync(join(tmpdir(), 'gpt2-spec-tokenizer-'));
+    const dir = tempDir('gpt2-spec-tokenizer-');
     const files = toyFiles();
     writeFileSync(join(dir, 'vocab.json'), JSON.stringify(files.vocab));
     writeFileSync(join(dir, 'merges.txt'), `#version: 0.2\n${files.merges.map((m) => m.join(' ')).join('\n')}\n`);

@@ -4,8 +4,7 @@
  * configured size gets a CheckpointError that names the tensor or field.
  */
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../runners/contract';
 import { CheckpointError } from '../runners/errors';
@@ -13,6 +12,7 @@ import { float32 } from '../runners/tensor';
 import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
 import { writeSafetensors } from '../runners/weights/safetensors';
 import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
+import { tempDir } from './support/temp';
 
 const name = () => modelNames()[0]!;
 const fixtureWeights = () => loadCheckpoint(join(fixturesDir(), loadManifest().models[name()]!.path));
@@ -26,7 +26,7 @@ const hfConfig = () => {
 };
 
 function checkpointDir(config: unknown, tensors: Record<string, Tensor>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gpt2-spec-ckpt-'));
+  const dir = tempDir('gpt2-spec-ckpt-');
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   writeFileSync(join(dir, 'model.safetensors'), writeSafetensors(tensors));
   return dir;
@@ -99,7 +99,7 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
       expect(() => parseConfig({ ...hfConfig(), n_head: 7 })).toThrow(/not divisible/);
     });
     it('a directory without the two files', () => {
-      expect(() => loadCheckpoint(mkdtempSync(join(tmpdir(), 'gpt2-spec-empty-')))).toThrow(/missing config.json/);
+      expect(() => loadCheckpoint(tempDir('gpt2-spec-empty-'))).toThrow(/missing config.json/);
       expect(() => loadCheckpoint('/nonexistent/gpt2')).toThrow(CheckpointError);
     });
     it('a config.json that is not JSON', () => {

@@ -7,8 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
 import { BackendError, CacheShapeError, CheckpointError, NotExposedError, RunnerStateError, SequenceTooLongError, TokenIdError } from '../runners/errors';
@@ -22,6 +21,7 @@ import { float32, float64, ids } from '../runners/tensor';
 import { loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { loadModel } from './support/fixtures';
+import { tempDir } from './support/temp';
 
 const REPO = resolve(__dirname, '..');
 const bytes = (w: ProtoWriter) => Array.from(w.finish());
@@ -56,7 +56,7 @@ const relDiff = (a: Tensor, b: Tensor) => maxAbsDiff(a, b) / Math.max(...Array.f
 const session = (g: GraphBuilder) => createSession(g.toBytes({ producerVersion: 'test' }), 1);
 
 function writeModel(g: GraphBuilder): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), `${g.name}.onnx`);
+  const path = join(tempDir('gpt2-onnx-spec-'), `${g.name}.onnx`);
   writeFileSync(path, g.toBytes({ producerVersion: 'test' }));
   return path;
 }
@@ -277,7 +277,7 @@ describe('The external ONNX runner', () => {
   });
 
   it('refuses a file ONNX Runtime cannot parse with an OnnxModelError naming the file', async () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), 'garbage.onnx');
+    const path = join(tempDir('gpt2-onnx-spec-'), 'garbage.onnx');
     writeFileSync(path, Buffer.from('this is not an ONNX ModelProto, only text that protobuf cannot parse \xff\xff\xff\xff', 'latin1'));
     const r = createExternalOnnxRunner(path);
     try {
@@ -296,7 +296,7 @@ describe('The external ONNX runner', () => {
   it('finds its default file under GPT2_SPEC_FIXTURES when that is set, else under the checkout\'s fixtures/', () => {
     const saved = process.env.GPT2_SPEC_FIXTURES;
     try {
-      const elsewhere = mkdtempSync(join(tmpdir(), 'gpt2-onnx-fixtures-'));
+      const elsewhere = tempDir('gpt2-onnx-fixtures-');
       process.env.GPT2_SPEC_FIXTURES = elsewhere;
       expect(defaultExternalModel()).toBe(join(elsewhere, 'onnx', 'gpt2-mini.onnx')); // no manifest there: the default file
       delete process.env.GPT2_SPEC_FIXTURES;
@@ -335,7 +335,7 @@ describe('The external ONNX runner', () => {
 
   it('runs the decoder our exporter wrote (no attention_mask) and gets the logits of the built-in runner', async () => {
     const w = tinyWeights();
-    const path = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), 'tiny.onnx');
+    const path = join(tempDir('gpt2-onnx-spec-'), 'tiny.onnx');
     writeFileSync(path, exportDecoder(w, 'float32'));
     const external = createExternalOnnxRunner(path);
     const builtin = createOnnxRunner({ precision: 'float32' });
@@ -403,7 +403,7 @@ describe('The export command', () => {
 
   it('writes a checkpoint\'s decoder to a .onnx file that the external runner runs like the built-in one', async () => {
     const dir = join(REPO, 'fixtures', 'models', 'gpt2-mini');
-    const out = join(mkdtempSync(join(tmpdir(), 'gpt2-onnx-spec-')), 'sub', 'mini.onnx');
+    const out = join(tempDir('gpt2-onnx-spec-'), 'sub', 'mini.onnx');
     const run = cli('--weights', dir, '--out', out, '--precision', 'float64');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);

@@ -4,12 +4,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../runners/paths';
 import { cases, openCase } from './support/fixtures';
 import { rowsOf } from './support/goldens';
+import { tempDir } from './support/temp';
 
 const root = packageRoot();
 
@@ -107,7 +107,7 @@ describe('The gpt2-spec command', () => {
   });
 
   it('fails a broken adapter in check, naming the broken components and still reporting the others', () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-cli-')), 'report.json');
+    const out = join(tempDir('gpt2-spec-cli-'), 'report.json');
     const r = cli(['check', '--runner', 'spec/support/adapters/broken.ts', '--timeout', '2', '--only', 'random-8', '--json', out]);
     expect(r.code).toBe(1);
     const report = JSON.parse(readFileSync(out, 'utf8')) as { results: { component: string; status: string }[] };

@@ -8,8 +8,7 @@
  * shows). docs/transformers-js.md has the results in prose.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, NotExposedError, SequenceTooLongError, TokenizerError } from '../runners/errors';
 import { ids } from '../runners/tensor';
@@ -29,6 +28,7 @@ import {
 } from '../runners/transformers-js';
 import { cases, loadModel, openCase } from './support/fixtures';
 import { rowsOf } from './support/goldens';
+import { tempDir } from './support/temp';
 
 const NAME = 'transformers.js';
 const MODEL = 'gpt2-mini';
@@ -117,7 +117,7 @@ describe('what transformers.js refuses, and what it does not expose', () => {
     expect(folderConfig(defaultModelFolder())).toEqual(loadModel(MODEL).config);
     const good = JSON.parse(readFileSync(join(defaultModelFolder(), 'config.json'), 'utf8')) as Record<string, unknown>;
     const folderWith = (text: string) => {
-      const folder = mkdtempSync(join(tmpdir(), 'gpt2-spec-tjs-config-'));
+      const folder = tempDir('gpt2-spec-tjs-config-');
       writeFileSync(join(folder, 'config.json'), text);
       return folder;
     };
@@ -176,7 +176,7 @@ describe("the library's own tokenizer quirks, which the adapter works around", (
       const text = "Hello , world . I do n't";
       expect(loadedTokenizer().decode(loadedTokenizer().encode(text))).toBe(text);
       // The same files without the key, as many a tokenizer_config.json on the Hub has it.
-      const dir = mkdtempSync(join(tmpdir(), 'gpt2-spec-tjs-'));
+      const dir = tempDir('gpt2-spec-tjs-');
       const folder = join(dir, 'gpt2-tokenizer-default');
       mkdirSync(folder);
       copyFileSync(join(defaultTokenizerFolder(), 'tokenizer.json'), join(folder, 'tokenizer.json'));

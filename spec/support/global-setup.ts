@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { probeRunners, STATE_ENV, writeRunnerStates } from './probe';
 
 export default async function globalSetup(): Promise<void> {
+  // One folder for the run's temporary files: the test workers inherit the variable, the teardown removes it.
+  process.env.GPT2_SPEC_TMP = mkdtempSync(join(tmpdir(), 'gpt2-spec-run-'));
   const path = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-')), 'runners.json');
   writeRunnerStates(path, await probeRunners());
   process.env[STATE_ENV] = path;

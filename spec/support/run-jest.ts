@@ -1,9 +1,9 @@
 /** Runs the spec in a child jest process and returns its JSON results: how the spec is checked against itself. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../runners/paths';
+import { tempDir } from './temp';
 
 export interface JestAssertion {
   fullName: string;
@@ -20,7 +20,7 @@ export interface JestRun {
 const root = packageRoot();
 
 export function runJest(files: string[], env: Record<string, string>, testNamePattern?: string): JestRun {
-  const out = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-inner-')), 'results.json');
+  const out = join(tempDir('gpt2-spec-inner-'), 'results.json');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   // The child gets its own probe state and record file, not ours.
   delete childEnv.GPT2_SPEC_STATE;
