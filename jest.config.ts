@@ -7,8 +7,6 @@ const config: Config = {
   roots: ['<rootDir>/spec'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
-  // The spec reads in the tutorial's order: tokenizer, embedding, ..., generation; the support suites after it.
-  testSequencer: '<rootDir>/spec/support/tutorial-order.js',
   reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
   globalSetup: '<rootDir>/spec/support/global-setup.ts',
   globalTeardown: '<rootDir>/spec/support/global-teardown.ts',

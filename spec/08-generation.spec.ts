@@ -24,14 +24,13 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
   for (const c of runner.forwardCases().filter((x) => x.has('next.input_ids'))) {
     describe(`from ${c.id}`, () => {
       it('predicts the greedy next token: the argmax of the last logits, ties to the lowest id', async () => {
-        const r = await runner.on(c.info.model);
-        const { logits } = await r.forward(c.get('input_ids'));
+        const { logits } = await runner.forwardOf(c);
         expect(greedyNext(logits).map((id) => [id])).toEqualGoldenIds(rowsOf(c.get('next.input_ids')), { tensor: 'next.input_ids', component: 'generation', runner: runner.name, case: c.id });
       });
 
       it('feeds only the next token with the cache and gets the golden next logits', async () => {
         const r = await runner.on(c.info.model);
-        const { present } = await r.forward(c.get('input_ids'));
+        const { present } = await runner.forwardOf(c);
         const { logits } = await r.forward(c.get('next.input_ids'), present);
         expect(logits).toMatchGolden(c.get('next.logits'), { tensor: 'next.logits', component: 'forward.logits', runner: runner.name, case: c.id });
       });
@@ -66,7 +65,7 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
   });
 
   describe('refuses a cache that does not fit', () => {
-    const c = runner.forwardCases()[0]!;
+    const c = cheapestCase(runner.forwardCases(), () => true);
     const cacheOf = async (prompt: number[]) => (await (await runner.on(c.info.model)).forward(ids([prompt]))).present;
     it('rejects a cache with the wrong number of layers with a CacheShapeError', async () => {
       const r = await runner.on(c.info.model);

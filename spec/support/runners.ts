@@ -3,7 +3,7 @@
  * backend: the runner's name is in each test's title, so a failure says which runner failed.
  */
 import { afterAll, describe, it } from '@jest/globals';
-import type { Gpt2Runner, Gpt2Weights } from '../../runners/contract';
+import type { Gpt2Runner, Gpt2Weights, KvCache, Tensor } from '../../runners/contract';
 import { loadCheckpoint } from '../../runners/weights/checkpoint';
 import { runnerSource } from '../../runners/registry';
 import { timeLimited } from '../../runners/time-limit';
@@ -25,6 +25,8 @@ export interface RunnerUnderTest {
   forwardCases(): GoldenCase[];
   /** Whether this runner runs the given fixture model. */
   runs(model: string): boolean;
+  /** forward() of a case's input ids, run once per case and shared by the tests that read it. */
+  forwardOf(c: GoldenCase): Promise<{ logits: Tensor; present: KvCache }>;
 }
 
 /**
@@ -56,6 +58,7 @@ export function describeEachRunner(title: string, needs: { methods: Capability[]
     }
     describe(`${title} [${state.name}]`, () => {
       const instances = new Map<string, Promise<Gpt2Runner>>();
+      const forwards = new Map<string, Promise<{ logits: Tensor; present: KvCache }>>();
       const loaded = (key: string, weights: () => Gpt2Weights): Promise<Gpt2Runner> => {
         let r = instances.get(key);
         if (!r) {
@@ -76,6 +79,11 @@ export function describeEachRunner(title: string, needs: { methods: Capability[]
         exposes: (capability) => !state.notExposed.includes(capability),
         forwardCases: () => forwardCases().filter((c) => runner.runs(c.info.model)),
         runs: (model) => state.unsupportedModels[model] === undefined,
+        forwardOf: (c) => {
+          let f = forwards.get(c.id);
+          if (!f) forwards.set(c.id, (f = runner.on(c.info.model).then((r) => r.forward(c.get('input_ids')))));
+          return f;
+        },
       };
       for (const [model, why] of Object.entries(state.unsupportedModels)) {
         it.skip(`is not checked on the ${model} cases: ${why}`, () => undefined);
