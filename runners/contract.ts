@@ -29,6 +29,8 @@ export interface Gpt2Config {
 /** A checkpoint: HF tensor names without the `transformer.` prefix, e.g. `h.0.attn.c_attn.weight`. */
 export interface Gpt2Weights {
   config: Gpt2Config;
+  /** The checkpoint folder the weights were read from, when they were: a runner in another process loads it itself. */
+  readonly dir?: string;
   names(): string[];
   get(name: string): Tensor;
 }

@@ -52,3 +52,12 @@ export class TokenizerError extends Gpt2SpecError {}
 
 /** A contract method a runner cannot implement (e.g. a component of an exported decoder it only runs whole). */
 export class NotExposedError extends Gpt2SpecError {}
+
+/** A runner in another process that exited, was killed, or broke the protocol during a call. */
+export class RunnerCrashError extends Gpt2SpecError {}
+
+/** A runner in another process that crashed too often, or whose method timed out, so its calls now fail at once. */
+export class RunnerBrokenError extends Gpt2SpecError {}
+
+/** A runner process whose resident memory went past its limit, and was killed. */
+export class MemoryLimitError extends Gpt2SpecError {}

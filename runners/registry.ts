@@ -1,16 +1,16 @@
 /**
- * The built-in runners, and the one way any runner is found: by built-in name, or by the path of an
- * adapter module. The spec (GPT2_SPEC_RUNNERS) and the command line load adapters through this code.
+ * The built-in runners, and the one way any runner is found: by built-in name, or as a runner process
+ * (an adapter module, a runner file, a command line). The spec (GPT2_SPEC_RUNNERS) and the command
+ * line find runners through this code.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { Gpt2Runner, Gpt2SpecAdapter } from './contract';
-import { Gpt2SpecError } from './errors';
+import { AdapterError, loadAdapter, type RunnerFactory } from './adapter-module';
+import type { Gpt2Runner } from './contract';
+import { COMMAND_PREFIX, RUNNER_FILE_SUFFIX, runnerCommand } from './protocol/commands';
+import { ProcessRunner } from './protocol/process-runner';
+import { startProcessTokenizer } from './protocol/process-tokenizer';
 import { ReferenceRunner } from './reference/runner';
 
-export type RunnerFactory = () => Gpt2Runner | Promise<Gpt2Runner>;
+export { AdapterError, loadAdapter, type AdapterModule, type RunnerFactory } from './adapter-module';
 
 export interface BuiltinRunner {
   /** One line for --help and the report. */
@@ -60,12 +60,11 @@ export const builtinRunners: Record<string, BuiltinRunner> = {
   },
 };
 
-export class AdapterError extends Gpt2SpecError {}
 
-/** A selection entry naming a file rather than a built-in: it has a slash or a dot. */
-export const looksLikePath = (nameOrPath: string): boolean => /[\\/.]/.test(nameOrPath);
+/** A selection entry naming a file or a command rather than a built-in: it has a slash or a dot, or starts with cmd:. */
+export const looksLikePath = (nameOrPath: string): boolean => nameOrPath.startsWith(COMMAND_PREFIX) || /[\\/.]/.test(nameOrPath);
 
-/** A selection entry: a built-in name, or the path of an adapter module. */
+/** A selection entry: a built-in name, or a runner in a process of its own. */
 export interface Source<T> {
   id: string;
   builtin: boolean;
@@ -74,94 +73,41 @@ export interface Source<T> {
 
 export type RunnerSource = Source<Gpt2Runner>;
 
+/** GPT2_SPEC_IN_PROCESS=1 loads JavaScript adapters into the harness itself: for a debugger, never for a verdict. */
+const inProcess = (entry: string) => process.env.GPT2_SPEC_IN_PROCESS === '1' && !entry.startsWith(COMMAND_PREFIX) && !entry.endsWith(RUNNER_FILE_SUFFIX);
+
 /**
- * Resolves a built-in name or an adapter path to a factory; `kind` picks the adapter's runner or tokenizer.
- * Unknown names and missing files are refused here, before anything is loaded.
+ * Resolves a built-in name, an adapter module, a runner file or a command line to a factory; `kind`
+ * picks the runner or the tokenizer. Everything but a built-in runs in a process of its own
+ * (docs/protocol.md). Unknown names and missing files are refused here, before anything starts.
  */
 export function adapterSource<T>(nameOrPath: string, kind: 'runner' | 'tokenizer', builtins: Record<string, () => T | Promise<T>>): Source<T> {
   // Own properties only: 'constructor' or 'toString' is no built-in.
   const builtin = Object.hasOwn(builtins, nameOrPath) ? builtins[nameOrPath] : undefined;
   if (builtin) return { id: nameOrPath, builtin: true, create: builtin };
   if (!looksLikePath(nameOrPath)) {
-    throw new AdapterError(`unknown ${kind} '${nameOrPath}': built-in ${kind}s are ${Object.keys(builtins).join(', ')}, or give the path of an adapter module`);
+    throw new AdapterError(`unknown ${kind} '${nameOrPath}': built-in ${kind}s are ${Object.keys(builtins).join(', ')}, or give an adapter module, a runner file or cmd:COMMAND`);
   }
-  const path = isAbsolute(nameOrPath) ? nameOrPath : resolve(process.cwd(), nameOrPath);
-  if (!existsSync(path)) throw new AdapterError(`adapter module ${nameOrPath} does not exist`);
-  return {
-    id: nameOrPath,
-    builtin: false,
-    create: async () => {
-      const adapter = await loadAdapter(path);
-      const factory = adapter[kind];
-      if (!factory) throw new AdapterError(`adapter ${nameOrPath} (${adapter.name}) provides no ${kind}`);
-      const made = await factory();
-      const needs = kind === 'runner' ? ['load', 'forward', 'dispose'] : ['encode', 'decode'];
-      const missing = needs.filter((m) => typeof (made as unknown as Record<string, unknown> | null)?.[m] !== 'function');
-      if (missing.length > 0) throw new AdapterError(`adapter ${nameOrPath}: its ${kind} factory returned something without ${missing.join(', ')}()`);
-      return made as T;
-    },
-  };
+  const command = runnerCommand(nameOrPath, kind);
+  if (inProcess(nameOrPath)) return { id: nameOrPath, builtin: false, create: () => inProcessAdapter<T>(command.args[2]!, nameOrPath, kind) };
+  const start = kind === 'runner' ? ProcessRunner.start : startProcessTokenizer;
+  return { id: nameOrPath, builtin: false, create: () => start(command) as Promise<T> };
+}
+
+async function inProcessAdapter<T>(path: string, entry: string, kind: 'runner' | 'tokenizer'): Promise<T> {
+  const adapter = await loadAdapter(path);
+  const factory = adapter[kind];
+  if (!factory) throw new AdapterError(`adapter ${entry} (${adapter.name}) provides no ${kind}`);
+  const made = await factory();
+  const needs = kind === 'runner' ? ['load', 'forward', 'dispose'] : ['encode', 'decode'];
+  const missing = needs.filter((m) => typeof (made as unknown as Record<string, unknown> | null)?.[m] !== 'function');
+  if (missing.length > 0) throw new AdapterError(`adapter ${entry}: its ${kind} factory returned something without ${missing.join(', ')}()`);
+  return made as T;
 }
 
 export function runnerSource(nameOrPath: string): RunnerSource {
   const factories = Object.fromEntries(Object.entries(builtinRunners).map(([name, r]) => [name, r.create]));
   return adapterSource<Gpt2Runner>(nameOrPath, 'runner', factories);
-}
-
-export type AdapterModule = Gpt2SpecAdapter;
-
-/**
- * Loads an adapter module: TypeScript or JavaScript, ESM or CommonJS. Anything but a .cjs file is first
- * compiled to one CommonJS file with esbuild (its packages left as imports), so the same adapter loads
- * the same way under jest, in the command line, and in plain Node.
- * The default export is either { name, runner?, tokenizer? } or a bare runner factory.
- */
-export async function loadAdapter(path: string): Promise<AdapterModule> {
-  let mod: Record<string, unknown>;
-  try {
-    if (path.endsWith('.cjs')) mod = require(path);
-    else {
-      // Once required, the compiled file is no longer needed: Node keeps the module in memory.
-      const compiledFile = compileAdapter(path);
-      try {
-        mod = require(compiledFile);
-      } finally {
-        rmSync(compiledFile, { force: true });
-      }
-    }
-  } catch (e) {
-    throw new AdapterError(`adapter ${path} failed to load: ${(e as Error).message.split('\n')[0]}`);
-  }
-  let exported: unknown = mod.default ?? mod;
-  // A CommonJS module compiled from ESM puts its default export one level down.
-  if (typeof exported === 'object' && exported !== null && 'default' in exported) exported = (exported as { default: unknown }).default;
-  if (typeof exported === 'function') return { name: path, runner: exported as RunnerFactory };
-  if (typeof exported === 'object' && exported !== null && typeof (exported as AdapterModule).name === 'string') {
-    const a = exported as AdapterModule;
-    if (a.runner !== undefined && typeof a.runner !== 'function') throw new AdapterError(`adapter ${path}: 'runner' must be a function returning a Gpt2Runner`);
-    if (a.tokenizer !== undefined && typeof a.tokenizer !== 'function') throw new AdapterError(`adapter ${path}: 'tokenizer' must be a function returning a Gpt2Tokenizer`);
-    return a;
-  }
-  throw new AdapterError(`adapter ${path}: the default export must be { name, runner?, tokenizer? } or a function returning a Gpt2Runner`);
-}
-
-/**
- * Compiles an adapter to one CommonJS file in the temp folder (esbuild takes milliseconds, and a fresh build
- * sees every edit, to the adapter and to the files it imports). The compiled file resolves its packages,
- * __dirname and __filename as the adapter's own file would, wherever it is written.
- */
-function compileAdapter(path: string): string {
-  const key = createHash('sha256').update(path).digest('hex').slice(0, 16);
-  const out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
-  const here = JSON.stringify(dirname(path));
-  const banner = [
-    `__filename = ${JSON.stringify(path)}; __dirname = ${here};`,
-    `module.paths.unshift(...require('node:module')._nodeModulePaths(${here}));`,
-  ].join(' ');
-  // esbuild is required here, not at the top, so that loading built-in runners never needs it.
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', banner: { js: banner }, logLevel: 'silent' });
-  return out;
 }
 
 /** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner checked by default. */

@@ -7,5 +7,8 @@ import { buildSync } from 'esbuild';
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', sourcemap: 'linked', logLevel: 'warning' };
 buildSync({ ...common, entryPoints: ['scripts/cli/main.ts'], outfile: 'dist/cli.js' });
 buildSync({ ...common, entryPoints: ['runners/index.ts'], outfile: 'dist/index.js' });
+// The runner protocol's own processes: the Node host for adapter modules, and the tokenizer bridge's worker.
+buildSync({ ...common, entryPoints: ['runners/protocol/host.ts'], outfile: 'dist/host.js' });
+buildSync({ ...common, entryPoints: ['runners/protocol/sync-worker.ts'], outfile: 'dist/sync-worker.js' });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

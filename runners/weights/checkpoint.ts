@@ -134,7 +134,7 @@ export function loadCheckpoint(dir: string): Gpt2Weights {
   const config = parseConfig(json, configPath);
   try {
     const file = readSafetensors(readFileSync(modelPath), modelPath);
-    return weightsFromTensors(config, file.names().map((n) => [n, () => file.get(n)]), modelPath);
+    return { ...weightsFromTensors(config, file.names().map((n) => [n, () => file.get(n)]), modelPath), dir };
   } catch (e) {
     if (e instanceof Gpt2SpecError) throw e;
     throw new CheckpointError(`${modelPath}: ${(e as Error).message}`);

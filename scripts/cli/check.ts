@@ -18,6 +18,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'junit', type: 'string', value: 'FILE', help: 'write a JUnit XML report' },
   { name: 'html', type: 'string', value: 'FILE', help: 'write a self-contained HTML report' },
   { name: 'timeout', type: 'number', value: 'SECONDS', help: 'the time limit for one runner call (default 30)' },
+  { name: 'memory-limit', type: 'number', value: 'MIB', help: 'the resident memory limit of a runner process (default 4096)' },
 ];
 
 export const checkHelp = () =>
@@ -47,6 +48,8 @@ export async function check(argv: string[]): Promise<number> {
   if (!existsSync(join(fixtures, 'manifest.json'))) throw new UsageError(`${fixtures}: no fixtures here (manifest.json is missing)`);
   const timeout = num(flags, 'timeout');
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--timeout needs a number of seconds > 0');
+  const memoryLimit = num(flags, 'memory-limit');
+  if (memoryLimit !== undefined && !(memoryLimit > 0)) throw new UsageError('--memory-limit needs a number of MiB > 0');
 
   const env: Record<string, string | undefined> = {
     GPT2_SPEC_RUNNERS: runners.join(','),
@@ -56,6 +59,7 @@ export async function check(argv: string[]): Promise<number> {
     GPT2_SPEC_REPORT_JUNIT: str(flags, 'junit') && resolve(str(flags, 'junit')!),
     GPT2_SPEC_REPORT_HTML: str(flags, 'html') && resolve(str(flags, 'html')!),
     GPT2_SPEC_COMPONENT_TIMEOUT_MS: timeout === undefined ? undefined : String(timeout * 1000),
+    GPT2_SPEC_MEMORY_LIMIT_MIB: memoryLimit === undefined ? process.env.GPT2_SPEC_MEMORY_LIMIT_MIB : String(memoryLimit),
   };
   for (const [k, v] of Object.entries(env)) {
     if (v) process.env[k] = v;

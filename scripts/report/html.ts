@@ -11,12 +11,19 @@ import { CSS } from './html-style';
 import { COMPONENT_DESCRIPTION, esc, groupBy, shorten, STATUS_LABEL, STATUS_MARK, STATUS_ORDER, statusClass, slug, worstStatus } from './html-util';
 import { cellText } from './matrix';
 import { componentRank, firstLine, reportFailed, runnerOfTest, type Report, type ResultEntry, type RunnerEntry } from './model';
+import { shown } from './shown';
 
 export type { HtmlSources } from './html-sources';
 
 /** Failures per runner and building block: this many in view, this many more folded away; the JSON report has them all. */
 const SHOWN_PER_GROUP = 3;
 const FOLDED_PER_GROUP = 20;
+/** What a runner process wrote to stderr, folded away, with its control characters shown. */
+function stderrBlock(stderr: string | undefined): string {
+  if (!stderr) return '';
+  return `<details><summary>stderr</summary><pre class="reason">${esc(shown(stderr))}</pre></details>`;
+}
+
 /** A reason longer than this is cut (the JSON report has it whole). */
 const MAX_REASON = 1500;
 /** The blocks whose output is ids, compared exactly rather than within a tolerance. */
@@ -145,7 +152,7 @@ function runnerRow(r: RunnerEntry, kind: string): string {
   if (r.reason) notes.push(r.reason);
   if (r.notExposed.length) notes.push(`does not expose ${r.notExposed.join(', ')}`);
   for (const [model, why] of Object.entries(r.unsupportedModels)) notes.push(`not run on ${model}: ${why}`);
-  return `<tr><td><code>${esc(r.name)}</code></td><td>${esc(kind)}</td><td>${esc(r.backend ?? '')}</td><td><span class="badge ${statusClass(status)}">${esc(label)}</span></td><td class="small">${notes.map((n) => esc(n)).join('<br>')}</td></tr>`;
+  return `<tr><td><code>${esc(r.name)}</code></td><td>${esc(kind)}</td><td>${esc(r.backend ?? '')}</td><td><span class="badge ${statusClass(status)}">${esc(label)}</span></td><td class="small">${notes.map((n) => esc(n)).join('<br>')}${stderrBlock(r.stderr)}</td></tr>`;
 }
 
 function matrix(report: Report, columns: string[], components: string[]): string {

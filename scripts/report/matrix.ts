@@ -1,5 +1,6 @@
 /** The conformance matrix for the terminal: building blocks as rows, runners as columns. */
 import { componentRank, type Report, type ResultEntry } from './model';
+import { firstLine, shown } from './shown';
 
 /** One cell: pass with the share of tolerance used, fail with the max error, not exposed, known divergence, or error. */
 export function cellText(results: ResultEntry[]): string {
@@ -30,16 +31,21 @@ export function formatPercent(usage: number): string {
   return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
 }
 
+/** The runner's stderr lines the console shows; the JSON report has more. */
+const STDERR_LINES = 3;
+
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length));
 
 export function renderMatrix(report: Report): string {
   const out: string[] = ['', 'gpt2-spec conformance', '', 'Runners:'];
   for (const r of report.runners) {
-    out.push(`  ${pad(r.name, 16)}${r.status === 'unavailable' ? `unavailable: ${r.reason}` : `${r.status.toUpperCase()}  ${r.backend ?? ''}`}`);
+    out.push(`  ${pad(shown(r.name), 16)}${r.status === 'unavailable' ? `unavailable: ${firstLine(r.reason)}` : `${r.status.toUpperCase()}  ${shown(r.backend)}`}`);
     if (r.notExposed.length) out.push(`  ${pad('', 16)}not exposed: ${r.notExposed.join(', ')}`);
-    for (const [model, why] of Object.entries(r.unsupportedModels)) out.push(`  ${pad('', 16)}not run on ${model}: ${why}`);
+    for (const [model, why] of Object.entries(r.unsupportedModels)) out.push(`  ${pad('', 16)}not run on ${model}: ${firstLine(why)}`);
+    const stderr = (r.stderr ?? '').trimEnd().split('\n').filter(Boolean).slice(-STDERR_LINES);
+    if (stderr.length) out.push(`  ${pad('', 16)}stderr ends:`, ...stderr.map((l) => `  ${pad('', 16)}| ${shown(l).slice(0, 160)}`));
   }
-  for (const t of report.tokenizers) out.push(`  ${pad(t.name, 16)}${t.status.toUpperCase()}  tokenizer`);
+  for (const t of report.tokenizers) out.push(`  ${pad(shown(t.name), 16)}${t.status.toUpperCase()}  tokenizer`);
 
   // Runners in selection order, then tokenizers, then anything else that recorded a result.
   const columns = [...new Set([...report.runners.map((r) => r.name), ...report.tokenizers.map((t) => t.name), ...report.results.map((r) => r.runner)])].filter((name) =>
@@ -48,15 +54,15 @@ export function renderMatrix(report: Report): string {
   const components = [...new Set(report.results.map((r) => r.component))].sort((a, b) => componentRank(a) - componentRank(b) || a.localeCompare(b));
   if (columns.length > 0) {
     const cells = components.map((c) => columns.map((r) => cellText(report.results.filter((x) => x.component === c && x.runner === r))));
-    const widths = columns.map((name, j) => Math.max(name.length, ...cells.map((row) => row[j]!.length)) + 2);
-    out.push('', pad('building block', 20) + columns.map((name, j) => pad(name, widths[j]!)).join(''));
+    const widths = columns.map((name, j) => Math.max(shown(name).length, ...cells.map((row) => row[j]!.length)) + 2);
+    out.push('', pad('building block', 20) + columns.map((name, j) => pad(shown(name), widths[j]!)).join(''));
     components.forEach((c, i) => out.push(pad(c, 20) + cells[i]!.map((cell, j) => pad(cell, widths[j]!)).join('')));
     out.push('', 'pass N% = the largest share of the tolerance used (a correct float32 runner stays under 10%).');
   }
   const divergences = report.results.filter((r) => r.status === 'known-divergence');
   if (divergences.length) {
     out.push('', `Known divergences (${divergences.length}):`);
-    for (const d of divergences) out.push(`  ${d.runner} ${d.case}: ${d.reason ?? ''}`);
+    for (const d of divergences) out.push(`  ${shown(d.runner)} ${d.case}: ${firstLine(d.reason)}`);
   }
   const problems = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
   if (problems.length) {
@@ -64,17 +70,17 @@ export function renderMatrix(report: Report): string {
     out.push('', `Failures (${problems.length}):`);
     const groups = new Map<string, ResultEntry[]>();
     for (const p of [...problems].sort((a, b) => componentRank(a.component) - componentRank(b.component))) {
-      const key = `${p.runner} ${p.component}`;
+      const key = `${shown(p.runner)} ${p.component}`;
       groups.set(key, [...(groups.get(key) ?? []), p]);
     }
     for (const [key, group] of groups) {
-      for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${(p.reason ?? '').split('\n')[0]}`);
+      for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${firstLine(p.reason)}`);
       if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (see the JSON report)`);
     }
   }
   if (report.skipped.length) {
     out.push('', `Skipped (${report.skipped.reduce((n, s) => n + s.count, 0)}), each with its reason:`);
-    for (const s of report.skipped) out.push(`  ${s.count > 1 ? `${s.count}× ` : ''}${s.title}`);
+    for (const s of report.skipped) out.push(`  ${s.count > 1 ? `${s.count}× ` : ''}${shown(s.title)}`);
   }
   const s = report.summary;
   out.push('', `Results: ${s.pass} pass, ${s.fail} fail, ${s.error} error, ${s['not-exposed']} not exposed, ${s['known-divergence']} known divergence`);

@@ -30,6 +30,8 @@ export interface RunnerEntry {
   reason?: string;
   notExposed: string[];
   unsupportedModels: Record<string, string>;
+  /** The end of what the runner's processes wrote to stderr in this run (runners in a process of their own). */
+  stderr?: string;
 }
 
 export interface TestOutcome {
@@ -80,6 +82,7 @@ export const COMPONENT_ORDER = [
   'forward.logits',
   'forward.present',
   'generation',
+  'dispose',
 ];
 
 /** The building block a spec's top-level describe title speaks of, for failures that left no record (a throw, a time-out). */
@@ -114,7 +117,7 @@ function blockOfTest(t: TestOutcome): string {
   return BLOCK_OF_TITLE.find(([re]) => re.test(top))?.[1] ?? (top.split(':')[0] || 'spec');
 }
 
-export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[]): Report {
+export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[], stderr: Record<string, string> = {}): Report {
   const results = [...records];
   // A failed test that recorded no failure threw or timed out: report it as an error of its building block.
   const failedWithRecord = new Set(records.filter((r) => (r.status === 'fail' || r.status === 'error') && r.test).map((r) => r.test));
@@ -133,6 +136,7 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     reason: s.reason,
     notExposed: s.notExposed,
     unsupportedModels: s.unsupportedModels ?? {},
+    ...(stderr[s.id] ? { stderr: stderr[s.id] } : {}),
   }));
   const tokenizerNames = [...new Set(results.filter((r) => r.component === 'tokenizer').map((r) => r.runner))];
   const tokenizers: RunnerEntry[] = tokenizerNames.map((name) => ({ name, status: failedRunners.has(name) ? 'fail' : 'pass', notExposed: [], unsupportedModels: {} }));

@@ -64,7 +64,11 @@ export function describeEachRunner(title: string, needs: { methods: Capability[]
         if (!r) {
           r = (async () => {
             const created = timeLimited(await runnerSource(state.id).create());
-            await created.load(weights());
+            // A runner whose load fails is released at once: nobody else holds it to dispose it later.
+            await created.load(weights()).catch(async (e: unknown) => {
+              await created.dispose().catch(() => undefined);
+              throw e;
+            });
             return created;
           })();
           instances.set(key, r);
@@ -88,10 +92,21 @@ export function describeEachRunner(title: string, needs: { methods: Capability[]
       for (const [model, why] of Object.entries(state.unsupportedModels)) {
         it.skip(`is not checked on the ${model} cases: ${why}`, () => undefined);
       }
-      afterAll(async () => {
-        for (const r of instances.values()) await (await r.catch(() => undefined))?.dispose();
-      });
+      const disposeAll = async () => {
+        const loaded = await Promise.all([...instances.values()].map((r) => r.catch(() => undefined)));
+        instances.clear();
+        for (const r of loaded) await r?.dispose();
+      };
+      // A filter (-t, --only) may leave the dispose test out: the runners are released all the same.
+      afterAll(() => disposeAll().catch(() => undefined));
       body(runner);
+      it('releases what it loaded with dispose()', async () => {
+        const outcome = await disposeAll().then(() => undefined, (e: unknown) => e);
+        if (outcome === undefined) return;
+        const reason = `dispose() failed: ${(outcome as Error)?.message ?? String(outcome)}`;
+        record({ runner: state.name!, component: 'dispose', case: 'all', status: 'error', reason });
+        throw new Error(reason);
+      });
     });
   }
 }
