@@ -3,24 +3,16 @@
  * and does its job. It runs from the TypeScript sources here, so no build is needed first.
  */
 import { describe, expect, it } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../runners/paths';
 import { cases, openCase } from './support/fixtures';
 import { rowsOf } from './support/goldens';
+import { cli as runCli } from './support/cli';
 import { tempDir } from './support/temp';
 
 const root = packageRoot();
-
-function cli(args: string[], input?: string) {
-  const env: NodeJS.ProcessEnv = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
-  // The child is a run of its own: it must not write into this run's records or read its probe.
-  delete env.GPT2_SPEC_RECORD;
-  delete env.GPT2_SPEC_STATE;
-  const r = spawnSync(process.execPath, ['-r', 'esbuild-register', join(root, 'scripts/cli/main.ts'), ...args], { cwd: root, env, input, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], input?: string) => runCli(args, { input });
 
 describe('The gpt2-spec command', () => {
   describe('explains itself and refuses bad usage with one clear line', () => {

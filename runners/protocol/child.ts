@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { MemoryLimitError, RunnerCrashError } from '../errors';
 import { TimeLimitError } from '../time-limit';
-import { encodeFrame, FrameReader, ProtocolError } from './frame';
+import { encodeFrameParts, FrameReader, ProtocolError } from './frame';
 import { StderrLog } from './stderr-log';
 
 export interface RunnerCommand {
@@ -98,6 +98,10 @@ export class RunnerProcess {
     });
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get alive(): boolean {
     return this.ended === undefined;
   }
@@ -124,7 +128,7 @@ export class RunnerProcess {
       };
       this.pending.resolve = (r) => (done(), resolve(r));
       this.pending.reject = (e) => (done(), reject(e));
-      this.child.stdin!.write(encodeFrame({ id, method, params }));
+      for (const part of encodeFrameParts({ id, method, params })) this.child.stdin!.write(part);
     });
   }
 

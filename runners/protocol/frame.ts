@@ -34,11 +34,14 @@ const isTensorRef = (v: Record<string, unknown>): boolean => {
   return keys.length === 3 && 'dtype' in v && 'shape' in v && 'offset' in v;
 };
 
-/** Encodes one message: tensors anywhere in `body` become header entries, their bytes go to the payload. */
-export function encodeFrame(body: unknown): Buffer {
+/**
+ * Encodes one message as the pieces to write, in order: the prelude and header, then each tensor's own
+ * bytes (not copied) with their padding. Tensors anywhere in `body` become header entries.
+ */
+export function encodeFrameParts(body: unknown): Uint8Array[] {
   const chunks: Uint8Array[] = [];
   let payload = 0;
-  const header = JSON.stringify(body, (_key, value: unknown) => {
+  const json = JSON.stringify(body, (_key, value: unknown) => {
     if (!isTensor(value)) return value;
     const bytes = new Uint8Array(value.data.buffer, value.data.byteOffset, value.data.byteLength);
     const ref: TensorRef = { dtype: value.dtype, shape: [...value.shape], offset: payload };
@@ -49,13 +52,18 @@ export function encodeFrame(body: unknown): Buffer {
     payload += pad;
     return ref;
   });
-  const headerBytes = Buffer.from(header, 'utf8');
+  // Spaces after the JSON bring the payload to a multiple of 8, so that the reader can view tensors in place.
+  const raw = Buffer.from(json, 'utf8');
+  const header = Buffer.concat([raw, Buffer.alloc((8 - (raw.length % 8)) % 8, 0x20)]);
   const prelude = Buffer.alloc(PRELUDE_BYTES);
   MAGIC.copy(prelude, 0);
-  prelude.writeUInt32LE(headerBytes.length, 4);
+  prelude.writeUInt32LE(header.length, 4);
   prelude.writeBigUInt64LE(BigInt(payload), 8);
-  return Buffer.concat([prelude, headerBytes, ...chunks]);
+  return [prelude, header, ...chunks];
 }
+
+/** One message as one buffer. */
+export const encodeFrame = (body: unknown): Buffer => Buffer.concat(encodeFrameParts(body));
 
 /** The lengths a frame's prelude announces; throws ProtocolError on anything else. */
 export function readPrelude(prelude: Buffer): { headerBytes: number; payloadBytes: number } {
@@ -104,8 +112,11 @@ function tensorAt(ref: Record<string, unknown>, payload: Buffer): Tensor {
   if (!Number.isSafeInteger(bytes) || (offset as number) + bytes > payload.length) {
     throw new ProtocolError(`a ${dtype} tensor of shape [${(shape as number[]).join(',')}] at offset ${offset} runs past the ${payload.length}-byte payload`);
   }
-  // A copy: the tensor owns aligned memory of its own, whatever the payload buffer's alignment.
-  const data = new ARRAYS[dtype as DType](size);
+  const at = payload.byteOffset + (offset as number);
+  const View = ARRAYS[dtype as DType];
+  // In place when aligned (a padded header makes it so); a copy into aligned memory otherwise.
+  if (at % View.BYTES_PER_ELEMENT === 0) return { dtype: dtype as DType, shape: shape as number[], data: new View(payload.buffer as ArrayBuffer, at, size) };
+  const data = new View(size);
   new Uint8Array(data.buffer).set(payload.subarray(offset as number, (offset as number) + bytes));
   return { dtype: dtype as DType, shape: shape as number[], data };
 }

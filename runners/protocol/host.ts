@@ -11,7 +11,7 @@ import type { Gpt2Runner, Gpt2Tokenizer } from '../contract';
 import { loadAdapter } from '../adapter-module';
 import { packageRoot } from '../paths';
 import { loadCheckpoint } from '../weights/checkpoint';
-import { encodeFrame, FrameReader, PROTOCOL_VERSION } from './frame';
+import { encodeFrameParts, FrameReader, PROTOCOL_VERSION } from './frame';
 import { RUNNER_METHODS, TOKENIZER_METHODS } from './process-runner';
 import { describeThrown } from './remote-errors';
 
@@ -112,14 +112,14 @@ async function serve(adapterPath: string, kind: 'runner' | 'tokenizer'): Promise
     } catch (e) {
       reply = { id, error: describeThrown(e) };
     }
-    let frame: Buffer;
+    let parts: Uint8Array[];
     try {
-      frame = encodeFrame(reply);
+      parts = encodeFrameParts(reply);
     } catch (e) {
       // An answer that cannot be framed (a cyclic object, a BigInt) is the adapter's error, not ours.
-      frame = encodeFrame({ id, error: { name: 'ProtocolError', message: `the answer to ${String(method)} cannot be sent: ${(e as Error).message}` } });
+      parts = encodeFrameParts({ id, error: { name: 'ProtocolError', message: `the answer to ${String(method)} cannot be sent: ${(e as Error).message}` } });
     }
-    protocolOut(frame);
+    for (const part of parts) protocolOut(part);
   }
 }
 

@@ -92,6 +92,10 @@ export class RunnerConnection {
     return this.process?.stderr() ?? '';
   }
 
+  get pid(): number | undefined {
+    return this.process?.alive ? this.process.pid : undefined;
+  }
+
   private failFast(method: string): void {
     const faults = faultsOf(this.cmd.label);
     const first = (f: { message: string }) => f.message.split('\n')[0];
@@ -145,8 +149,13 @@ export class ProcessRunner implements Gpt2Runner {
     this.backend = connection.hello.backend;
   }
 
-  static async start(cmd: RunnerCommand): Promise<ProcessRunner> {
-    return new ProcessRunner(await RunnerConnection.open(cmd));
+  static async start(cmd: RunnerCommand, limitMs = componentTimeLimitMs()): Promise<ProcessRunner> {
+    return new ProcessRunner(await RunnerConnection.open(cmd, limitMs));
+  }
+
+  /** The runner process's id, while one runs. */
+  get pid(): number | undefined {
+    return this.connection.pid;
   }
 
   get name(): string {

@@ -1,4 +1,5 @@
-/** The reference runner as an adapter module: what a correct third-party runner looks like to the harness. */
+/** The reference runner and tokenizer as an adapter module: what a correct third-party adapter looks like to the harness. */
 import { ReferenceRunner } from '../../../runners/reference/runner';
+import { loadReferenceTokenizer } from '../../../runners/reference/tokenizer';
 
-export default { name: 'reference-adapter', runner: () => new ReferenceRunner() };
+export default { name: 'reference-adapter', runner: () => new ReferenceRunner(), tokenizer: () => loadReferenceTokenizer() };

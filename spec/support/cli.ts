@@ -1,0 +1,28 @@
+/** Runs the gpt2-spec command from the TypeScript sources, as a run of its own, and returns what it said. */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../../runners/paths';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function cli(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  const env: NodeJS.ProcessEnv = { ...process.env, GPT2_SPEC_CLI_MAIN: '1', ...opts.env };
+  // The child is a run of its own: it must not write into this run's records or read its probe.
+  delete env.GPT2_SPEC_RECORD;
+  delete env.GPT2_SPEC_STATE;
+  const main = join(packageRoot(), 'scripts/cli/main.ts');
+  const started = Date.now();
+  const r = spawnSync(process.execPath, ['-r', 'esbuild-register', main, ...args], {
+    cwd: opts.cwd ?? packageRoot(),
+    env,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
+}
