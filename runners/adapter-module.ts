@@ -58,7 +58,8 @@ export async function loadAdapter(path: string): Promise<AdapterModule> {
  */
 function compileAdapter(path: string): string {
   const key = createHash('sha256').update(path).digest('hex').slice(0, 16);
-  const out = join(tmpdir(), 'gpt2-spec-adapters', `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
+  // A runner process gets a folder of its own from the harness, removed when it ends however it ends.
+  const out = join(process.env.GPT2_SPEC_CHILD_TMP ?? join(tmpdir(), 'gpt2-spec-adapters'), `${basename(path).replace(/\W/g, '_')}-${key}-${process.pid}.cjs`);
   const here = JSON.stringify(dirname(path));
   const banner = [
     `__filename = ${JSON.stringify(path)}; __dirname = ${here};`,

@@ -179,8 +179,9 @@ describe('The runner protocol: the implementation under test runs in a process o
       await expect(runner.dispose()).rejects.toThrow(/exited with status 0 during dispose\(\)/);
     });
 
-    it.each(['SIGTERM', 'SIGINT'] as const)('kills its runner processes when it is ended by %s', async (signal) => {
-      const pidFile = join(tempDir('gpt2-spec-signal-'), 'pid');
+    it.each(['SIGTERM', 'SIGINT'] as const)('kills its runner processes, and removes their temporary files, when it is ended by %s', async (signal) => {
+      const runFolder = tempDir('gpt2-spec-signal-');
+      const pidFile = join(runFolder, 'pid');
       const script = [
         `const { runnerSource } = require('./runners/registry');`,
         `runnerSource(${JSON.stringify(hostile('loop-in-mlp'))}).create().then((r) => {`,
@@ -188,13 +189,17 @@ describe('The runner protocol: the implementation under test runs in a process o
         `  setInterval(() => undefined, 1000);`,
         `});`,
       ].join('\n');
-      const harness = spawn(process.execPath, ['-r', 'esbuild-register', '-e', script], { cwd: packageRoot(), stdio: 'ignore' });
+      const env = { ...process.env, GPT2_SPEC_TMP: runFolder };
+      const harness = spawn(process.execPath, ['-r', 'esbuild-register', '-e', script], { cwd: packageRoot(), stdio: 'ignore', env });
       await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '');
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(alive(pid)).toBe(true);
+      const runnerFolders = () => readdirSync(runFolder).filter((name) => name.startsWith('gpt2-spec-runner-'));
+      expect(runnerFolders()).toHaveLength(1);
       harness.kill(signal);
       await new Promise((resolve) => harness.once('exit', resolve));
       await until(() => !alive(pid));
+      expect(runnerFolders()).toEqual([]);
     });
   });
 

@@ -5,7 +5,9 @@
  * memory and up to a cap in the run's folder, for the reports. Nothing it prints reaches our stdout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryLimitError, RunnerCrashError } from '../errors';
 import { TimeLimitError } from '../time-limit';
 import { encodeFrameParts, FrameReader, ProtocolError } from './frame';
@@ -41,14 +43,27 @@ interface Pending {
 }
 
 const live = new Set<ChildProcess>();
+const temporary = new Set<string>();
 let exitHooked = false;
 
-/** Kills every runner process we started when we go, however we go. */
+/** Files and folders removed when we go, however we go; removed earlier by whoever is done with them. */
+export function removeOnExit(path: string): void {
+  hookExit();
+  temporary.add(path);
+}
+
+export function removeTemporary(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  temporary.delete(path);
+}
+
+/** Kills every runner process we started, and removes our temporary files, when we go, however we go. */
 function hookExit(): void {
   if (exitHooked) return;
   exitHooked = true;
   const killAll = () => {
     for (const child of live) killGroup(child);
+    for (const path of temporary) rmSync(path, { recursive: true, force: true });
   };
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -80,9 +95,14 @@ export class RunnerProcess {
 
   constructor(readonly cmd: RunnerCommand) {
     hookExit();
+    // A temp folder for the process (the Node host compiles adapters into it), removed when it ends.
+    const tmp = mkdtempSync(join(process.env.GPT2_SPEC_TMP ?? tmpdir(), 'gpt2-spec-runner-'));
+    temporary.add(tmp);
+    const env = { ...process.env, ...cmd.env, GPT2_SPEC_CHILD_TMP: tmp };
     // Its own process group (detached), so that a time-out kills whatever it started too.
-    this.child = spawn(cmd.command, cmd.args, { cwd: cmd.cwd, env: { ...process.env, ...cmd.env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(cmd.command, cmd.args, { cwd: cmd.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     live.add(this.child);
+    this.child.once('close', () => removeTemporary(tmp));
     // An idle runner process must not keep us alive: a call in flight has its time-limit timer for that.
     this.child.unref();
     for (const stream of [this.child.stdin, this.child.stdout, this.child.stderr]) (stream as unknown as { unref?: () => void })?.unref?.();

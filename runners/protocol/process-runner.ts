@@ -8,7 +8,7 @@
  * that crashed it twice, and a runner that crashed eight times, fail at once for the rest of the run
  * (faults.ts). A call past its time limit kills the process, and that method fails at once from then on.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AttentionTrace, Gpt2Runner, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
@@ -16,7 +16,7 @@ import { NotExposedError, RunnerBrokenError } from '../errors';
 import { isTensor } from '../tensor';
 import { componentTimeLimitMs, TimeLimitError } from '../time-limit';
 import { writeSafetensors } from '../weights/safetensors';
-import { RunnerProcess, type RunnerCommand } from './child';
+import { removeOnExit, removeTemporary, RunnerProcess, type RunnerCommand } from './child';
 import { CRASHES_BEFORE_BROKEN, faultsOf, METHOD_CRASHES_BEFORE_BROKEN, noteFault } from './faults';
 import { PROTOCOL_VERSION, ProtocolError } from './frame';
 import { typedRemoteError } from './remote-errors';
@@ -206,7 +206,7 @@ export class ProcessRunner implements Gpt2Runner {
       // A dispose that fails is reported; the process is ended and the files removed all the same.
       await this.connection.call('dispose', {}).finally(() => this.connection.close());
     } finally {
-      if (this.tempCheckpoint) rmSync(this.tempCheckpoint, { recursive: true, force: true });
+      if (this.tempCheckpoint) removeTemporary(this.tempCheckpoint);
     }
   }
 
@@ -222,7 +222,10 @@ export class ProcessRunner implements Gpt2Runner {
 
   /** Weights built in memory have no folder: write one for the runner to load, removed on dispose. */
   private writeTemporaryCheckpoint(weights: Gpt2Weights): string {
-    this.tempCheckpoint ??= mkdtempSync(join(process.env.GPT2_SPEC_TMP ?? tmpdir(), 'gpt2-spec-weights-'));
+    if (!this.tempCheckpoint) {
+      this.tempCheckpoint = mkdtempSync(join(process.env.GPT2_SPEC_TMP ?? tmpdir(), 'gpt2-spec-weights-'));
+      removeOnExit(this.tempCheckpoint);
+    }
     const tensors = Object.fromEntries(weights.names().map((n) => [n, weights.get(n)]));
     writeFileSync(join(this.tempCheckpoint, 'config.json'), JSON.stringify(hfConfig(weights)));
     writeFileSync(join(this.tempCheckpoint, 'model.safetensors'), writeSafetensors(tensors));
