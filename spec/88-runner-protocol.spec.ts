@@ -205,7 +205,7 @@ describe('The runner protocol: the implementation under test runs in a process o
 
   describe('gpt2-spec check, over hostile adapters', () => {
     it('exits 1 when the adapter ends its own process at import, and says why', () => {
-      const r = cli(['check', '--runner', hostile('exit-at-import'), '--only', 'Embedding', '--timeout', '5']);
+      const r = cli(['check', '--runner', hostile('exit-at-import'), '--only', 'embed', '--timeout', '5']);
       expect(r.code).toBe(1);
       expect(r.stdout).toMatch(/exited with status 0 during hello\(\)/);
       expect(r.stdout).not.toMatch(/\bPASS\b/);
@@ -214,7 +214,7 @@ describe('The runner protocol: the implementation under test runs in a process o
     it('exits 1 and names the failed row of each: an exit, a loop, a promise that never settles, a hoard, a patched Math, fake output', () => {
       const names = ['exit-in-mlp', 'loop-in-mlp', 'never-settles', 'allocates', 'patches-math', 'prints', 'exit-in-dispose'];
       const json = join(tempDir('gpt2-spec-hostile-'), 'report.json');
-      const args = ['check', ...names.flatMap((n) => ['--runner', hostile(n)]), '--only', 'Feed-forward', '--timeout', '2'];
+      const args = ['check', ...names.flatMap((n) => ['--runner', hostile(n)]), '--only', 'mlp', '--timeout', '2'];
       const r = cli([...args, '--memory-limit', '400', '--json', json], { timeoutMs: 240_000 });
       expect(r.code).toBe(1);
       const report = JSON.parse(readFileSync(json, 'utf8')) as { runners: { name: string; status: string }[]; results: { runner: string; component: string; status: string }[] };
@@ -229,7 +229,7 @@ describe('The runner protocol: the implementation under test runs in a process o
     });
 
     it('passes an adapter outside the checkout that imports a package of its own and gpt2-spec', () => {
-      const r = cli(['check', '--runner', outsideProject(), '--only', 'Embedding']);
+      const r = cli(['check', '--runner', outsideProject(), '--only', 'embed']);
       expect(r.stdout).toMatch(/own-embedding\s+PASS/);
       expect(r.code).toBe(0);
     });

@@ -2,18 +2,23 @@
  * `gpt2-spec check`: runs the spec (the jest suites themselves) against the selected runners and
  * tokenizers, prints the conformance matrix, and writes the reports asked for.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
-import { builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
+import { builtinRunners, looksLikePath, runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { builtinTokenizers, tokenizerSource } from '../../runners/tokenizers';
+import { verifiedFixtures } from '../../spec/support/fixture-integrity';
+import { loadManifest } from '../../spec/support/fixtures';
+import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
+import { selectOnly } from './only';
 import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
 
 const FLAGS: FlagSpec[] = [
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: `a built-in runner (${Object.keys(builtinRunners).join(', ')}) or an adapter module; default: every built-in runner` },
   { name: 'tokenizer', type: 'string', repeat: true, value: 'NAME|PATH', help: 'a built-in tokenizer or an adapter module; default: every built-in tokenizer' },
   { name: 'fixtures', type: 'string', value: 'DIR', help: 'the fixtures folder (default: the shipped fixtures)' },
-  { name: 'only', type: 'string', value: 'PATTERN', help: 'only the tests whose names match this regular expression (case-insensitive), e.g. attention' },
+  { name: 'only', type: 'string', value: 'PATTERN', help: 'only what matches this case-insensitive regular expression: building blocks (the matrix rows, e.g. layer_norm, attention.weights), runner names, or case ids (e.g. gpt2-mini/random-8)' },
   { name: 'json', type: 'string', value: 'FILE', help: 'write the JSON report (schema: docs/report-schema.md)' },
   { name: 'junit', type: 'string', value: 'FILE', help: 'write a JUnit XML report' },
   { name: 'html', type: 'string', value: 'FILE', help: 'write a self-contained HTML report' },
@@ -46,20 +51,32 @@ export async function check(argv: string[]): Promise<number> {
   tokenizers.forEach(tokenizerSource);
   const fixtures = resolve(str(flags, 'fixtures') ?? join(packageRoot(), 'fixtures'));
   if (!existsSync(join(fixtures, 'manifest.json'))) throw new UsageError(`${fixtures}: no fixtures here (manifest.json is missing)`);
+  process.env.GPT2_SPEC_FIXTURES = fixtures;
+  // A FixtureError here is one line and exit 2, before anything runs.
+  verifiedFixtures();
   const timeout = num(flags, 'timeout');
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError('--timeout needs a number of seconds > 0');
   const memoryLimit = num(flags, 'memory-limit');
   if (memoryLimit !== undefined && !(memoryLimit > 0)) throw new UsageError('--memory-limit needs a number of MiB > 0');
 
+  const outputs = { json: str(flags, 'json'), junit: str(flags, 'junit'), html: str(flags, 'html') };
+  for (const [flag, path] of Object.entries(outputs)) if (path) assertWritable(path, `--${flag}`);
+  const only = str(flags, 'only');
+  const selection = only === undefined ? undefined : selectOnly(only, { runners: runners.length ? runners : defaultRunnerNames(), caseIds: caseIds() });
+  const selectedRunners = selection?.runners ?? runners;
+  const verdictFile = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-verdict-')), 'verdict');
+
   const env: Record<string, string | undefined> = {
-    GPT2_SPEC_RUNNERS: runners.join(','),
+    GPT2_SPEC_RUNNERS: selectedRunners.join(','),
     GPT2_SPEC_TOKENIZERS: tokenizers.join(','),
     GPT2_SPEC_FIXTURES: fixtures,
-    GPT2_SPEC_REPORT_JSON: str(flags, 'json') && resolve(str(flags, 'json')!),
-    GPT2_SPEC_REPORT_JUNIT: str(flags, 'junit') && resolve(str(flags, 'junit')!),
-    GPT2_SPEC_REPORT_HTML: str(flags, 'html') && resolve(str(flags, 'html')!),
+    GPT2_SPEC_REPORT_JSON: outputs.json && resolve(outputs.json),
+    GPT2_SPEC_REPORT_JUNIT: outputs.junit && resolve(outputs.junit),
+    GPT2_SPEC_REPORT_HTML: outputs.html && resolve(outputs.html),
     GPT2_SPEC_COMPONENT_TIMEOUT_MS: timeout === undefined ? undefined : String(timeout * 1000),
     GPT2_SPEC_MEMORY_LIMIT_MIB: memoryLimit === undefined ? process.env.GPT2_SPEC_MEMORY_LIMIT_MIB : String(memoryLimit),
+    GPT2_SPEC_VERDICT_FILE: verdictFile,
+    GPT2_SPEC_TEST_NAME_PATTERN: selection?.testNamePattern,
   };
   for (const [k, v] of Object.entries(env)) {
     if (v) process.env[k] = v;
@@ -69,25 +86,59 @@ export async function check(argv: string[]): Promise<number> {
   const root = packageRoot();
   // jest is loaded here, not at start-up, so that the other commands start fast.
   const { runCLI } = require('jest') as typeof import('jest');
-  const only = str(flags, 'only');
-  const { results } = await runCLI(
-    {
-      _: [],
-      $0: 'gpt2-spec',
-      ci: true,
-      silent: true,
-      testPathPatterns: specPatterns(runners.length > 0, tokenizers.length > 0),
-      testNamePattern: only,
-      reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
-      rootDir: root,
-    } as Parameters<typeof runCLI>[0],
-    [root],
-  );
-  if (results.numTotalTests === 0) {
-    process.stderr.write(`gpt2-spec check: no test matched${only ? ` --only ${only}` : ''}\n`);
-    return 2;
+  try {
+    const { results } = await runCLI(
+      {
+        _: [],
+        $0: 'gpt2-spec',
+        ci: true,
+        silent: true,
+        testPathPatterns: specPatterns(selectedRunners.length > 0, tokenizers.length > 0),
+        testNamePattern: selection?.testNamePattern,
+        reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
+        rootDir: root,
+      } as Parameters<typeof runCLI>[0],
+      [root],
+    );
+    if (results.numTotalTests === 0) {
+      process.stderr.write(`gpt2-spec check: no test matched${only ? ` --only ${only}` : ''}\n`);
+      return 2;
+    }
+    // The exit code is the printed verdict; a jest failure the report could not see still fails the run, and says so.
+    const verdict = existsSync(verdictFile) ? readFileSync(verdictFile, 'utf8') : undefined;
+    if (verdict === undefined) {
+      process.stderr.write('gpt2-spec check: the run ended without a verdict (the report was not written): FAIL\n');
+      return 1;
+    }
+    if (verdict === 'pass' && !results.success) {
+      process.stderr.write(`gpt2-spec check: jest reported a failure outside the spec's tests (${results.numRuntimeErrorTestSuites} suites failed to run): FAIL\n`);
+      return 1;
+    }
+    return verdict === 'pass' ? 0 : 1;
+  } finally {
+    rmSync(dirname(verdictFile), { recursive: true, force: true });
   }
-  return results.success ? 0 : 1;
+}
+
+/** Refuses an output path that cannot be written, before the run rather than after it. */
+function assertWritable(path: string, flag: string): void {
+  const full = resolve(path);
+  const target = existsSync(full) ? full : dirname(full);
+  if (!existsSync(target)) throw new UsageError(`${flag} ${path}: the folder ${dirname(full)} does not exist`);
+  if (existsSync(full) && statSync(full).isDirectory()) throw new UsageError(`${flag} ${path}: is a folder`);
+  try {
+    accessSync(target, constants.W_OK);
+  } catch {
+    throw new UsageError(`${flag} ${path}: cannot be written`);
+  }
+}
+
+const defaultRunnerNames = () => selectedRunnerIds('').ids;
+
+function caseIds(): string[] {
+  const forward = loadManifest().cases.map((c) => `${c.model}/${c.name}`);
+  const tokenizer = loadEncodeCases().map((c) => c.id);
+  return [...forward, ...tokenizer];
 }
 
 /** A built-in name stays a name (some have dots, e.g. transformers.js); a path is made absolute for jest's workers. */

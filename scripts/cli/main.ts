@@ -30,13 +30,17 @@ function mainHelp(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
     '',
-    "Run 'gpt2-spec <command> --help' for a command's options.",
+    "Run 'gpt2-spec <command> --help' for a command's options, and 'gpt2-spec --version' for the version.",
     '',
   ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`gpt2-spec ${(require('../../package.json') as { version: string }).version}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());
     return name ? 0 : 2;

@@ -146,10 +146,13 @@ function runnerTable(report: Report): string {
 }
 
 function runnerRow(r: RunnerEntry, kind: string): string {
-  const status = r.status === 'unavailable' ? 'not-exposed' : r.status;
-  const label = r.status === 'unavailable' ? '∅ unavailable' : r.status === 'pass' ? '✓ pass' : '✗ fail';
+  const status = r.status === 'unavailable' ? 'not-exposed' : r.status === 'nothing-checked' ? 'fail' : r.status;
+  const label = { unavailable: '∅ unavailable', pass: '✓ pass', fail: '✗ fail', 'nothing-checked': '✗ nothing checked' }[r.status];
   const notes: string[] = [];
   if (r.reason) notes.push(r.reason);
+  if (r.checked) notes.push(`checked: ${r.checked.length ? r.checked.join(', ') : 'nothing'}`);
+  const held = Object.entries(r.profiles ?? {}).filter(([, ok]) => ok).map(([p]) => p);
+  if (r.profiles) notes.push(`profiles: ${held.length ? held.join(', ') : 'none'}`);
   if (r.notExposed.length) notes.push(`does not expose ${r.notExposed.join(', ')}`);
   for (const [model, why] of Object.entries(r.unsupportedModels)) notes.push(`not run on ${model}: ${why}`);
   return `<tr><td><code>${esc(r.name)}</code></td><td>${esc(kind)}</td><td>${esc(r.backend ?? '')}</td><td><span class="badge ${statusClass(status)}">${esc(label)}</span></td><td class="small">${notes.map((n) => esc(n)).join('<br>')}${stderrBlock(r.stderr)}</td></tr>`;

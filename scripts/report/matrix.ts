@@ -1,5 +1,5 @@
 /** The conformance matrix for the terminal: building blocks as rows, runners as columns. */
-import { componentRank, type Report, type ResultEntry } from './model';
+import { componentRank, type Report, type ResultEntry, type RunnerEntry } from './model';
 import { firstLine, shown } from './shown';
 
 /** One cell: pass with the share of tolerance used, fail with the max error, not exposed, known divergence, or error. */
@@ -31,15 +31,31 @@ export function formatPercent(usage: number): string {
   return `${p < 10 ? p.toFixed(2) : p.toFixed(1)}%`;
 }
 
+const statusWord = (r: RunnerEntry) => (r.status === 'nothing-checked' ? 'NOTHING CHECKED' : r.status.toUpperCase());
+
+/** How much of the spec a runner was checked on: blocks checked, blocks not exposed, profiles held. */
+function coverageLine(r: RunnerEntry): string {
+  const held = Object.entries(r.profiles ?? {}).filter(([, ok]) => ok).map(([p]) => p);
+  const exposed = r.notExposedBlocks?.length ? `, ${r.notExposedBlocks.length} not exposed` : '';
+  const n = r.checked!.length;
+  return `${n} building block${n === 1 ? '' : 's'} checked${exposed}; profiles: ${held.length ? held.join(', ') : 'none'}`;
+}
+
 /** The runner's stderr lines the console shows; the JSON report has more. */
 const STDERR_LINES = 3;
 
 const pad = (s: string, n: number) => (s.length >= n ? `${s} ` : s + ' '.repeat(n - s.length));
 
-export function renderMatrix(report: Report): string {
-  const out: string[] = ['', 'gpt2-spec conformance', '', 'Runners:'];
+export function renderMatrix(report: Report, files: { json?: string } = {}): string {
+  const out: string[] = ['', 'gpt2-spec conformance', ''];
+  if (report.fixtures) {
+    const f = report.fixtures;
+    out.push(`Fixtures: ${f.shipped ? 'the shipped ones' : shown(f.dir)} (manifest sha256 ${f.manifestSha256.slice(0, 12)}…, tolerances ${f.tolerancesSha256.slice(0, 12)}…)`, '');
+  }
+  out.push('Runners:');
   for (const r of report.runners) {
-    out.push(`  ${pad(shown(r.name), 16)}${r.status === 'unavailable' ? `unavailable: ${firstLine(r.reason)}` : `${r.status.toUpperCase()}  ${shown(r.backend)}`}`);
+    out.push(`  ${pad(shown(r.name), 16)}${r.status === 'unavailable' ? `unavailable: ${firstLine(r.reason)}` : `${statusWord(r)}  ${shown(r.backend)}`}`);
+    if (r.checked) out.push(`  ${pad('', 16)}${coverageLine(r)}`);
     if (r.notExposed.length) out.push(`  ${pad('', 16)}not exposed: ${r.notExposed.join(', ')}`);
     for (const [model, why] of Object.entries(r.unsupportedModels)) out.push(`  ${pad('', 16)}not run on ${model}: ${firstLine(why)}`);
     const stderr = (r.stderr ?? '').trimEnd().split('\n').filter(Boolean).slice(-STDERR_LINES);
@@ -75,7 +91,7 @@ export function renderMatrix(report: Report): string {
     }
     for (const [key, group] of groups) {
       for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${firstLine(p.reason)}`);
-      if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (see the JSON report)`);
+      if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (${files.json ? `all of them in ${files.json}` : 'add --json FILE for all of them'})`);
     }
   }
   if (report.skipped.length) {
@@ -84,5 +100,6 @@ export function renderMatrix(report: Report): string {
   }
   const s = report.summary;
   out.push('', `Results: ${s.pass} pass, ${s.fail} fail, ${s.error} error, ${s['not-exposed']} not exposed, ${s['known-divergence']} known divergence`);
+  out.push(`Verdict: ${report.verdict.toUpperCase()}`);
   return `${out.join('\n')}\n`;
 }

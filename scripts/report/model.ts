@@ -26,12 +26,34 @@ export interface ResultEntry {
 export interface RunnerEntry {
   name: string;
   backend?: string;
-  status: 'pass' | 'fail' | 'unavailable';
+  /** pass: checks passed and none failed; nothing-checked: no check passed (all not exposed, or none ran). */
+  status: 'pass' | 'fail' | 'unavailable' | 'nothing-checked';
   reason?: string;
   notExposed: string[];
   unsupportedModels: Record<string, string>;
   /** The end of what the runner's processes wrote to stderr in this run (runners in a process of their own). */
   stderr?: string;
+  /** The building blocks with a passing check, and those with nothing but not-exposed results. */
+  checked?: string[];
+  notExposedBlocks?: string[];
+  /** The conformance profiles the runner holds: every block and trace field (full), or forward, cache and generation. */
+  profiles?: Record<ProfileName, boolean>;
+}
+
+export type ProfileName = 'full' | 'forward';
+
+/** The building blocks each conformance profile needs to pass, with no failure among them. */
+export const PROFILES: Record<ProfileName, string[]> = {
+  full: ['embed', 'layer_norm', 'attention.qkv', 'attention.scores', 'attention.weights', 'attention.context', 'attention.output', 'mlp.output', 'block', 'lm_head', 'forward.logits', 'forward.present', 'generation'],
+  forward: ['forward.logits', 'forward.present', 'generation'],
+};
+
+/** The fixtures a run used: folder, whether shipped (and pinned), and the hashes of the manifest and its tolerance table. */
+export interface FixturesEntry {
+  dir: string;
+  shipped: boolean;
+  manifestSha256: string;
+  tolerancesSha256: string;
 }
 
 export interface TestOutcome {
@@ -47,6 +69,9 @@ export interface TestOutcome {
 export interface Report {
   schemaVersion: 1;
   generatedAt: string;
+  /** The run's verdict, the one the exit code gives: fail on any failure, error, crash, or runner that checked nothing. */
+  verdict: 'pass' | 'fail';
+  fixtures?: FixturesEntry;
   runners: RunnerEntry[];
   tokenizers: RunnerEntry[];
   results: ResultEntry[];
@@ -117,7 +142,25 @@ function blockOfTest(t: TestOutcome): string {
   return BLOCK_OF_TITLE.find(([re]) => re.test(top))?.[1] ?? (top.split(':')[0] || 'spec');
 }
 
-export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[], stderr: Record<string, string> = {}): Report {
+/** The building block of each chapter's file, for a file that failed to run as a whole. */
+const BLOCK_OF_FILE: [RegExp, string][] = [
+  [/01-tokenizer/, 'tokenizer'],
+  [/02-embedding/, 'embed'],
+  [/03-layer-norm/, 'layer_norm'],
+  [/04-self-attention/, 'attention'],
+  [/05-feed-forward/, 'mlp.output'],
+  [/06-transformer-block/, 'block'],
+  [/07-lm-head/, 'lm_head'],
+  [/0[89]-/, 'generation'],
+];
+
+export interface RunContext {
+  stderr?: Record<string, string>;
+  fixtures?: FixturesEntry;
+}
+
+export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[], context: RunContext = {}): Report {
+  const stderr = context.stderr ?? {};
   const results = [...records];
   // A failed test that recorded no failure threw or timed out: report it as an error of its building block.
   const failedWithRecord = new Set(records.filter((r) => (r.status === 'fail' || r.status === 'error') && r.test).map((r) => r.test));
@@ -127,17 +170,31 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     if (!runner) continue;
     results.push({ runner, component: blockOfTest(t), case: t.title, status: 'error', reason: firstLine(t.failureMessages[0] ?? 'failed'), test: t.fullName });
   }
+  // A chapter that failed to run as a whole (a crash, a dead worker) is an error of its block for every runner.
+  for (const t of tests.filter((x) => x.title === SUITE_FAILED)) {
+    const block = BLOCK_OF_FILE.find(([re]) => re.test(t.file))?.[1];
+    if (!block) continue;
+    const names = block === 'tokenizer' ? ['tokenizers'] : probe.filter((s) => s.status === 'available').map((s) => s.name ?? s.id);
+    const reason = `${t.file.split('/').pop()} failed to run: ${firstLine(t.failureMessages[0] ?? 'no message')}`;
+    for (const runner of names) results.push({ runner, component: block, case: 'all', status: 'error', reason, test: t.fullName });
+  }
 
   const failedRunners = new Set(results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => r.runner));
-  const runners: RunnerEntry[] = probe.map((s) => ({
-    name: s.name ?? s.id,
-    backend: s.backend,
-    status: s.status === 'unavailable' ? 'unavailable' : failedRunners.has(s.name ?? s.id) ? 'fail' : 'pass',
-    reason: s.reason,
-    notExposed: s.notExposed,
-    unsupportedModels: s.unsupportedModels ?? {},
-    ...(stderr[s.id] ? { stderr: stderr[s.id] } : {}),
-  }));
+  const runners: RunnerEntry[] = probe.map((s) => {
+    const name = s.name ?? s.id;
+    const coverage = coverageOf(results.filter((r) => r.runner === name));
+    const status = s.status === 'unavailable' ? 'unavailable' : failedRunners.has(name) ? 'fail' : coverage.checked!.length === 0 ? 'nothing-checked' : 'pass';
+    return {
+      name,
+      backend: s.backend,
+      status,
+      reason: s.reason,
+      notExposed: s.notExposed,
+      unsupportedModels: s.unsupportedModels ?? {},
+      ...(stderr[s.id] ? { stderr: stderr[s.id] } : {}),
+      ...coverage,
+    };
+  });
   const tokenizerNames = [...new Set(results.filter((r) => r.component === 'tokenizer').map((r) => r.runner))];
   const tokenizers: RunnerEntry[] = tokenizerNames.map((name) => ({ name, status: failedRunners.has(name) ? 'fail' : 'pass', notExposed: [], unsupportedModels: {} }));
 
@@ -145,9 +202,17 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
   for (const t of tests) if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo') skippedCounts.set(t.title, (skippedCounts.get(t.title) ?? 0) + 1);
 
   const count = (s: ResultStatus) => results.filter((r) => r.status === s).length;
+  const failed =
+    count('fail') > 0 ||
+    count('error') > 0 ||
+    tests.some((t) => t.status === 'failed') ||
+    [...runners, ...tokenizers].some((r) => r.status === 'fail' || r.status === 'nothing-checked') ||
+    !results.some((r) => r.status === 'pass');
   return {
     schemaVersion: 1,
     generatedAt: new Date().toISOString(),
+    verdict: failed ? 'fail' : 'pass',
+    ...(context.fixtures ? { fixtures: context.fixtures } : {}),
     runners,
     tokenizers,
     results,
@@ -176,7 +241,21 @@ export function firstLine(message: string): string {
   return plain.split('\n').map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith('at ')) ?? plain;
 }
 
-/** Whether the run failed: any failed result or failed test, or a runner asked for by name that could not load. */
+/** Whether the run failed: the report's verdict. */
 export function reportFailed(report: Report): boolean {
-  return report.summary.fail > 0 || report.summary.error > 0 || report.summary.tests.failed > 0;
+  return report.verdict === 'fail';
+}
+
+/** The title the reporter gives a spec file that failed to run as a whole. */
+export const SUITE_FAILED = 'the suite failed to run';
+
+/** Which building blocks a runner's results checked, which it did not expose at all, and the profiles it holds. */
+function coverageOf(results: ResultEntry[]): Pick<RunnerEntry, 'checked' | 'notExposedBlocks' | 'profiles'> {
+  const blocks = (status: ResultStatus) => new Set(results.filter((r) => r.status === status).map((r) => r.component));
+  const passed = blocks('pass');
+  const broken = new Set([...blocks('fail'), ...blocks('error')]);
+  const notExposed = [...blocks('not-exposed')].filter((b) => !passed.has(b) && !broken.has(b));
+  const holds = (profile: ProfileName) => PROFILES[profile].every((b) => passed.has(b) && !broken.has(b));
+  const order = (xs: Iterable<string>) => [...xs].sort((a, b) => componentRank(a) - componentRank(b));
+  return { checked: order(passed), notExposedBlocks: order(notExposed), profiles: { full: holds('full'), forward: holds('forward') } };
 }

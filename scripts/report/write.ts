@@ -4,12 +4,22 @@ import { runnerStderr } from '../../runners/protocol/stderr-log';
 import { renderHtml } from './html';
 import { renderJunit } from './junit';
 import { renderMatrix } from './matrix';
-import { buildReport, type ProbeState, type ResultEntry, type TestOutcome } from './model';
+import { buildReport, type FixturesEntry, type ProbeState, type ResultEntry, type TestOutcome } from './model';
 
 export function writeReports(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[], env: NodeJS.ProcessEnv): void {
-  const report = buildReport(records, probe, tests, runnerStderr());
-  if (env.GPT2_SPEC_QUIET !== '1') process.stdout.write(renderMatrix(report));
+  const fixtures = env.GPT2_SPEC_FIXTURE_IDENTITY ? (JSON.parse(env.GPT2_SPEC_FIXTURE_IDENTITY) as FixturesEntry) : undefined;
+  const report = buildReport(records, probe, selectedTests(tests, env.GPT2_SPEC_TEST_NAME_PATTERN), { stderr: runnerStderr(), fixtures });
+  if (env.GPT2_SPEC_QUIET !== '1') process.stdout.write(renderMatrix(report, { json: env.GPT2_SPEC_REPORT_JSON }));
   if (env.GPT2_SPEC_REPORT_JSON) writeFileSync(env.GPT2_SPEC_REPORT_JSON, `${JSON.stringify(report, null, 2)}\n`);
   if (env.GPT2_SPEC_REPORT_JUNIT) writeFileSync(env.GPT2_SPEC_REPORT_JUNIT, renderJunit(report));
   if (env.GPT2_SPEC_REPORT_HTML) writeFileSync(env.GPT2_SPEC_REPORT_HTML, renderHtml(report));
+  // The command's exit code is this verdict: it reads it back from here.
+  if (env.GPT2_SPEC_VERDICT_FILE) writeFileSync(env.GPT2_SPEC_VERDICT_FILE, report.verdict);
+}
+
+/** The tests a filtered run meant to run: those --only left out are not "skipped" in the report. */
+function selectedTests(tests: TestOutcome[], pattern: string | undefined): TestOutcome[] {
+  if (!pattern) return tests;
+  const re = new RegExp(pattern, 'i');
+  return tests.filter((t) => t.status !== 'pending' && t.status !== 'skipped' ? true : re.test(t.fullName));
 }

@@ -5,6 +5,9 @@ const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require
 const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 
+// The reporter's own copy of model.ts's SUITE_FAILED (this file is plain JavaScript, loaded before esbuild-register).
+const SUITE_FAILED = 'the suite failed to run';
+
 function loadReportModules() {
   require('esbuild-register/dist/node').register({ target: 'node20' });
   return require('../../scripts/report/write.ts');
@@ -33,7 +36,7 @@ class ConformanceReporter {
       });
     }
     if (result.testExecError) {
-      this.tests.push({ fullName: test.path, title: 'the suite failed to run', ancestors: [], file: test.path, status: 'failed', failureMessages: [result.testExecError.message] });
+      this.tests.push({ fullName: test.path, title: SUITE_FAILED, ancestors: [], file: test.path, status: 'failed', failureMessages: [result.testExecError.message] });
     }
   }
 

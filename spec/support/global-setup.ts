@@ -2,9 +2,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifiedFixtures } from './fixture-integrity';
 import { probeRunners, STATE_ENV, writeRunnerStates } from './probe';
 
 export default async function globalSetup(): Promise<void> {
+  // Before any result: fixtures that do not match their manifest (or a manifest that is not the pinned one) stop the run.
+  process.env.GPT2_SPEC_FIXTURE_IDENTITY = JSON.stringify(verifiedFixtures());
   // One folder for the run's temporary files: the test workers inherit the variable, the teardown removes it.
   process.env.GPT2_SPEC_TMP = mkdtempSync(join(tmpdir(), 'gpt2-spec-run-'));
   const path = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-')), 'runners.json');
