@@ -46,6 +46,11 @@ export const fixturesDir = (): string => fixturesRoot();
 
 let manifest: Manifest | undefined;
 
+/** Forgets the manifest read so far, for a test that points GPT2_SPEC_FIXTURES elsewhere. */
+export function forgetManifest(): void {
+  manifest = undefined;
+}
+
 export function loadManifest(): Manifest {
   if (manifest) return manifest;
   const path = join(fixturesDir(), 'manifest.json');
