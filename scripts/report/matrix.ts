@@ -41,6 +41,17 @@ function coverageLine(r: RunnerEntry): string {
   return `${n} building block${n === 1 ? '' : 's'} checked${exposed}; profiles: ${held.length ? held.join(', ') : 'none'}`;
 }
 
+/**
+ * A failure on one line: a comparison's whole reason (tolerance, max errors, usage, the worst index with got
+ * against golden) with its lines joined and the tensor's name, already on the line, left out.
+ */
+function failureDetail(p: ResultEntry): string {
+  let reason = (p.reason ?? '').trim();
+  if (p.tensor && reason.startsWith(`${p.tensor}: `)) reason = reason.slice(p.tensor.length + 2);
+  const oneLine = p.maxAbsError === undefined ? reason.split('\n')[0]! : reason.split('\n').map((l) => l.trim()).join('; ');
+  return shown(oneLine).slice(0, 400);
+}
+
 /** The runner's stderr lines the console shows; the JSON report has more. */
 const STDERR_LINES = 3;
 
@@ -90,7 +101,7 @@ export function renderMatrix(report: Report, files: { json?: string } = {}): str
       groups.set(key, [...(groups.get(key) ?? []), p]);
     }
     for (const [key, group] of groups) {
-      for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${firstLine(p.reason)}`);
+      for (const p of group.slice(0, 3)) out.push(`  ${key} ${p.case}${p.tensor ? ` ${p.tensor}` : ''}: ${failureDetail(p)}`);
       if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (${files.json ? `all of them in ${files.json}` : 'add --json FILE for all of them'})`);
     }
   }
