@@ -83,6 +83,18 @@ export interface Gpt2Tokenizer {
   decode(ids: readonly number[]): string;
 }
 
+/**
+ * How a runner refuses what it cannot compute: by rejecting with an error whose `name` is one of these
+ * (an adapter's own classes pass, as long as the name matches). runners/errors.ts has classes for each.
+ */
+export const REFUSALS = {
+  TokenIdError: 'a token id outside 0..V-1',
+  SequenceTooLongError: 'more positions than n_positions: pastLength + T > n_positions',
+  CacheShapeError: 'a cache whose layer count or [B,H,Tpast,Dh] shapes do not fit the model and the input',
+  NotExposedError: 'a method, or a model, that the implementation does not offer',
+} as const;
+export type RefusalName = keyof typeof REFUSALS;
+
 /** An adapter module's default export: a named runner and/or tokenizer factory (a bare runner factory is accepted too). */
 export interface Gpt2SpecAdapter {
   name: string;

@@ -7,6 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ids, int32 } from '../runners/tensor';
 import { positions } from './support/goldens';
+import { expectRefusal } from './support/refusals';
 import { describeEachRunner } from './support/runners';
 
 describeEachRunner('Embedding: a token becomes wte[id] + wpe[position]', { methods: ['embed'], component: 'embed' }, (runner) => {
@@ -33,15 +34,20 @@ describeEachRunner('Embedding: a token becomes wte[id] + wpe[position]', { metho
 
   describe('refuses what has no embedding', () => {
     const model = runner.forwardCases()[0]!;
+    const where = { runner: runner.name, case: model.id };
+    const V = model.config.vocabSize;
+
     it('rejects a token id outside the vocabulary with a TokenIdError', async () => {
       const r = await runner.on(model.info.model);
-      await expect(r.embed(ids([[0, model.config.vocabSize]]))).rejects.toMatchObject({ name: 'TokenIdError' });
-      await expect(r.embed(int32([1, 1], [-1]))).rejects.toMatchObject({ name: 'TokenIdError' });
+      await expectRefusal(() => r.embed(ids([[0, V]])), 'TokenIdError', where);
+      await expectRefusal(() => r.embed(int32([1, 1], [-1])), 'TokenIdError', where);
     });
 
     it('rejects a position beyond n_positions with a SequenceTooLongError', async () => {
       const r = await runner.on(model.info.model);
-      await expect(r.embed(ids([[1, 2]]), model.config.nPositions - 1)).rejects.toMatchObject({ name: 'SequenceTooLongError' });
+      const last = model.config.nPositions - 1;
+      // Two tokens after last positions: the second would sit at n_positions.
+      await expectRefusal(() => r.embed(ids([[1, 2]]), last), 'SequenceTooLongError', where);
     });
   });
 });

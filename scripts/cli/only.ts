@@ -11,6 +11,7 @@ import { UsageError } from './args';
 const CHAPTER_OF_BLOCK: Record<string, string> = {
   tokenizer: 'The tokenizer',
   embed: 'Embedding',
+  validation: 'Embedding|Generation',
   layer_norm: 'LayerNorm',
   attention: 'Self-attention',
   mlp: 'Feed-forward',

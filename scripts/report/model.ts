@@ -94,6 +94,7 @@ export interface ProbeState {
 export const COMPONENT_ORDER = [
   'tokenizer',
   'embed',
+  'validation',
   'layer_norm',
   'attention.qkv',
   'attention.scores',
