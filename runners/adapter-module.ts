@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Gpt2Runner, Gpt2SpecAdapter } from './contract';
 import { Gpt2SpecError } from './errors';
 
@@ -67,7 +67,15 @@ function compileAdapter(path: string): string {
   ].join(' ');
   // esbuild is required here, not at the top, so that loading built-in runners never needs it.
   const esbuild = require('esbuild') as typeof import('esbuild');
-  esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', banner: { js: banner }, logLevel: 'silent' });
+  try {
+    esbuild.buildSync({ entryPoints: [path], outfile: out, bundle: true, format: 'cjs', platform: 'node', target: 'node20', packages: 'external', banner: { js: banner }, logLevel: 'silent' });
+  } catch (e) {
+    // The first error, where it is: file:line:column and esbuild's message.
+    const first = (e as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
+    if (!first) throw e;
+    const at = first.location ? `${resolve(first.location.file)}:${first.location.line}:${first.location.column + 1}: ` : '';
+    throw new AdapterError(`${at}${first.text}`);
+  }
   return out;
 }
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
 import { builtinRunners, looksLikePath, runnerSource, selectedRunnerIds } from '../../runners/registry';
-import { builtinTokenizers, tokenizerSource } from '../../runners/tokenizers';
+import { builtinTokenizers, loadTokenizer, tokenizerSource } from '../../runners/tokenizers';
+import { probeRunners, STATE_ENV, writeRunnerStates } from '../../spec/support/probe';
 import { verifiedFixtures } from '../../spec/support/fixture-integrity';
 import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
@@ -83,6 +84,8 @@ export async function check(argv: string[]): Promise<number> {
     else delete process.env[k];
   }
 
+  await preflight(tokenizers);
+
   const root = packageRoot();
   // jest is loaded here, not at start-up, so that the other commands start fast.
   const { runCLI } = require('jest') as typeof import('jest');
@@ -118,6 +121,33 @@ export async function check(argv: string[]): Promise<number> {
   } finally {
     rmSync(dirname(verdictFile), { recursive: true, force: true });
   }
+}
+
+/** The probe's errors that are the adapter's own mistakes (a build error, a factory or a load that throws), not its crashes. */
+const CRASHES = new Set(['RunnerCrashError', 'RunnerBrokenError', 'TimeLimitError', 'MemoryLimitError', 'ProtocolError']);
+
+/**
+ * Probes the runners here, before jest, in the run's own folder: an adapter that cannot be built, or whose
+ * factory or load throws, is one line and exit 2; one that crashes is the run's to report. The jest
+ * run reuses this probe (spec/support/global-setup.ts). A tokenizer adapter is started once, the same way.
+ */
+async function preflight(tokenizers: string[]): Promise<void> {
+  const run = mkdtempSync(join(tmpdir(), 'gpt2-spec-run-'));
+  process.env.GPT2_SPEC_TMP = run;
+  const states = await probeRunners();
+  const mistakes = states.filter((s) => s.explicit && s.status === 'unavailable' && !CRASHES.has(s.reasonName ?? ''));
+  for (const name of tokenizers.filter((t) => !Object.hasOwn(builtinTokenizers, t))) {
+    const outcome = await loadTokenizer(name);
+    if ('reason' in outcome && !CRASHES.has(outcome.reason.split(':')[0]!)) mistakes.push({ id: name, reason: outcome.reason } as (typeof states)[number]);
+  }
+  if (mistakes.length > 0) {
+    rmSync(run, { recursive: true, force: true });
+    throw new UsageError(mistakes.map((s) => `${s.id}: ${s.reason}`).join('; '));
+  }
+  const statePath = join(mkdtempSync(join(tmpdir(), 'gpt2-spec-')), 'runners.json');
+  writeRunnerStates(statePath, states);
+  process.env[STATE_ENV] = statePath;
+  process.env.GPT2_SPEC_PROBED = '1';
 }
 
 /** Refuses an output path that cannot be written, before the run rather than after it. */

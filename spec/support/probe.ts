@@ -23,6 +23,8 @@ export interface RunnerState {
   name?: string;
   backend?: string;
   reason?: string;
+  /** The error's name when the runner is unavailable: a usage mistake (AdapterError) or a crash (RunnerCrashError, ...). */
+  reasonName?: string;
   notExposed: Capability[];
   /** Fixture models this runner cannot run (e.g. an exported decoder runs only the model it was exported from), with why. */
   unsupportedModels: Record<string, string>;
@@ -83,6 +85,7 @@ export async function probeRunners(): Promise<RunnerState[]> {
     } catch (e) {
       state.status = 'unavailable';
       state.reason = ((e as Error)?.message ?? String(e)).split('\n')[0];
+      state.reasonName = (e as Error)?.name;
     }
     states.push(state);
   }
