@@ -138,10 +138,10 @@ describe('The runner protocol: the implementation under test runs in a process o
     });
 
     it.each(['loop-in-mlp', 'never-settles'])('kills %s at the time limit, and fails that method at once after', async (name) => {
-      const runner = await started(hostile(name), { ms: 1000 });
+      const runner = await started(hostile(name), { ms: 2000 });
       const t0 = Date.now();
       await expect(runner.mlp(x(), 0)).rejects.toBeInstanceOf(TimeLimitError);
-      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(Date.now() - t0).toBeLessThan(8000);
       const t1 = Date.now();
       await expect(runner.mlp(x(), 0)).rejects.toThrow(/an earlier call timed out/);
       expect(Date.now() - t1).toBeLessThan(500);

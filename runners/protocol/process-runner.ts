@@ -32,6 +32,9 @@ export interface Hello {
   wantsWeights: boolean;
 }
 
+/** How long a runner process may take to start and answer hello, whatever the per-call limit. */
+export const START_LIMIT_MS = 30_000;
+
 /** Marks a runner that enforces its own per-call time limit, so that timeLimited() leaves it alone. */
 export const OWN_TIME_LIMIT = Symbol.for('gpt2-spec.ownTimeLimit');
 
@@ -117,7 +120,8 @@ export class RunnerConnection {
     const proc = new RunnerProcess(this.cmd);
     this.process = proc;
     try {
-      this.hello = readHello(this.cmd, await proc.call('hello', { protocol: PROTOCOL_VERSION, harness }, this.limitMs));
+      // Starting is not the implementation's work (a node, a Python, a compile): it gets at least START_LIMIT_MS.
+      this.hello = readHello(this.cmd, await proc.call('hello', { protocol: PROTOCOL_VERSION, harness }, Math.max(this.limitMs, START_LIMIT_MS)));
       if (this.replay) await proc.call(this.replay.method, this.replay.params, this.limitMs);
     } catch (e) {
       noteFault(this.cmd.label, { kind: 'crash', method: 'hello', message: (e as Error).message });

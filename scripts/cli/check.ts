@@ -96,7 +96,7 @@ export async function check(argv: string[]): Promise<number> {
         $0: 'gpt2-spec',
         ci: true,
         silent: true,
-        testPathPatterns: specPatterns(selectedRunners.length > 0, tokenizers.length > 0),
+        testPathPatterns: selection?.files ?? specPatterns(selectedRunners.length > 0, tokenizers.length > 0),
         testNamePattern: selection?.testNamePattern,
         reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
         rootDir: root,

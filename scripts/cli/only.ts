@@ -21,6 +21,23 @@ const CHAPTER_OF_BLOCK: Record<string, string> = {
   generation: 'Generation|The pretrained',
 };
 
+/** The spec files of each chapter: a selection of building blocks runs only theirs. */
+const FILES_OF_BLOCK: Record<string, string[]> = {
+  tokenizer: ['spec/01'],
+  embed: ['spec/02'],
+  validation: ['spec/02', 'spec/08'],
+  layer_norm: ['spec/03'],
+  attention: ['spec/04'],
+  mlp: ['spec/05'],
+  block: ['spec/06'],
+  lm_head: ['spec/07'],
+  forward: ['spec/07', 'spec/08', 'spec/09'],
+  generation: ['spec/08', 'spec/09'],
+  dispose: ['spec/0[2-9]'],
+};
+
+const filesOf = (component: string): string[] => FILES_OF_BLOCK[component] ?? FILES_OF_BLOCK[component.split('.')[0]!]!;
+
 const chapterOf = (component: string): string => {
   if (component === 'dispose') return '.*releases what it loaded with dispose';
   return CHAPTER_OF_BLOCK[component] ?? CHAPTER_OF_BLOCK[component.split('.')[0]!]!;
@@ -31,6 +48,8 @@ export interface OnlySelection {
   testNamePattern?: string;
   /** The runners to keep, when the pattern names runners. */
   runners?: string[];
+  /** The spec files to run, when the pattern names building blocks only. */
+  files?: string[];
   /** What the pattern matched, for the progress line. */
   matched: string[];
 }
@@ -54,6 +73,7 @@ export function selectOnly(pattern: string, candidates: { runners: string[]; cas
   return {
     testNamePattern: names.length ? names.join('|') : undefined,
     runners: runners.length && !blocks.length && !cases.length ? runners : undefined,
+    files: blocks.length && !cases.length && !runners.length ? [...new Set(blocks.flatMap(filesOf))] : undefined,
     matched: [...blocks, ...runners, ...cases.slice(0, 5), ...(cases.length > 5 ? [`${cases.length - 5} more cases`] : [])],
   };
 }
