@@ -115,7 +115,7 @@ def read_frame(stream):
     payload = _read_exactly(stream, payload_length)
     try:
         header = json.loads(header_bytes.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         header = ProtocolError(f'header is not UTF-8 JSON: {e}')
     return header, payload
 
@@ -355,7 +355,8 @@ class _Session:
             if METHODS[method][1] and not self.loaded:
                 raise RunnerStateError(f'{method} called before load')
             return _call(runner, method, params)
-        raise ProtocolError(f'unknown method {method!r}')
+        # a method this client does not know (a later protocol's, say) reads as not exposed
+        raise NotExposedError(f'unknown method {method!r}')
 
 
 def _error(e):
