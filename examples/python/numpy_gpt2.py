@@ -14,9 +14,13 @@ Shapes: B batch, T new tokens, S = Tpast + T attended positions, D n_embd, H n_h
 V vocabulary size.
 """
 
+import functools
+import json
 import math
 import os
+import re
 import sys
+import unicodedata
 
 import numpy as np
 
@@ -144,6 +148,119 @@ def nest(weights, n_layer):
     }
 
 
+# ---- the tokenizer: GPT-2's byte-level BPE, as OpenAI's encoder.py does it -------------------------
+
+TOKENIZER_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'fixtures', 'transformers-js', 'gpt2-tokenizer', 'tokenizer.json')
+UNICODE_CLASSES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'fixtures', 'tokenizer', 'unicode-classes.json')
+END_OF_TEXT = '<|endoftext|>'
+# Unicode's White_Space property, which GPT-2's \s means (Python's str \s also takes U+001C..U+001F)
+WHITE_SPACE = '\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000'
+
+
+def bytes_to_unicode():
+    """Each byte as a printable character: printable Latin-1 bytes as themselves, the others shifted past 255."""
+    bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('\xa1'), ord('\xac') + 1)) + list(range(ord('\xae'), ord('\xff') + 1))
+    cs = bs[:]
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + len(cs) - 188)  # 188 printable bytes come first
+    return dict(zip(bs, map(chr, cs)))
+
+
+def char_class(ranges):
+    """[[first, last], ...] code point ranges as the inside of a regex character class."""
+    return ''.join(re.escape(chr(a)) + ('-' + re.escape(chr(b)) if b > a else '') for a, b in ranges)
+
+
+def category_ranges(prefix):
+    """Code point ranges whose general category starts with prefix (L: letters, N: numbers), from Python's tables."""
+    ranges = []
+    for cp in range(0x110000):
+        if unicodedata.category(chr(cp)).startswith(prefix):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return ranges
+
+
+def unicode_classes():
+    """Letters, numbers and White_Space. The fixtures hold the tables GPT-2's references use (a newer Unicode
+    than this Python's unicodedata may know); without them, Python's own tables."""
+    if os.path.exists(UNICODE_CLASSES):
+        with open(UNICODE_CLASSES, encoding='utf-8') as f:
+            c = json.load(f)
+        return char_class(c['letter']), char_class(c['number']), char_class(c['whitespace'])
+    return char_class(category_ranges('L')), char_class(category_ranges('N')), WHITE_SPACE
+
+
+def pretokenizer():
+    """GPT-2's pattern 's|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+ in Python's re."""
+    L, N, S = unicode_classes()
+    return re.compile(f"'s|'t|'re|'ve|'m|'ll|'d| ?[{L}]+| ?[{N}]+| ?[^{S}{L}{N}]+|[{S}]+(?![^{S}])|[{S}]+")
+
+
+class Bpe:
+    def __init__(self, path=TOKENIZER_JSON):
+        with open(path, encoding='utf-8') as f:
+            model = json.load(f)['model']
+        self.encoder = model['vocab']  # byte-level token text -> id
+        self.decoder = {i: t for t, i in self.encoder.items()}
+        self.ranks = {tuple(m.split(' ') if isinstance(m, str) else m): r for r, m in enumerate(model['merges'])}
+        self.byte_encoder = bytes_to_unicode()
+        self.byte_decoder = {c: b for b, c in self.byte_encoder.items()}
+        self.pattern = pretokenizer()
+        self.bpe = functools.lru_cache(maxsize=65536)(self._bpe)
+
+    def _bpe(self, word):
+        """Merges the lowest-ranked adjacent pair until none is in the merge list."""
+        parts = list(word)
+        while len(parts) > 1:
+            rank, at = min((self.ranks.get(pair, math.inf), i) for i, pair in enumerate(zip(parts, parts[1:])))
+            if rank == math.inf:
+                break
+            first, second = parts[at], parts[at + 1]
+            merged, i = [], 0
+            while i < len(parts):
+                if i + 1 < len(parts) and parts[i] == first and parts[i + 1] == second:
+                    merged.append(first + second)
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        return tuple(parts)
+
+    def encode_plain(self, text):
+        ids = []
+        for piece in self.pattern.findall(text):
+            word = ''.join(self.byte_encoder[b] for b in piece.encode('utf-8'))
+            ids.extend(self.encoder[t] for t in self.bpe(word))
+        return ids
+
+    def encode(self, text, allowed_special):
+        if not isinstance(text, str):
+            raise protocol.TokenizerError(f'encode: expected a string, got {type(text).__name__}')
+        if allowed_special not in ('none', 'all'):
+            raise protocol.TokenizerError(f"allowedSpecial must be 'none' or 'all', got {allowed_special!r}")
+        text = re.sub('[\ud800-\udfff]', '\ufffd', text)  # a lone surrogate has no UTF-8 form: U+FFFD, as TextEncoder writes
+        if allowed_special == 'none':
+            return self.encode_plain(text)
+        ids = []
+        for i, part in enumerate(text.split(END_OF_TEXT)):
+            if i:
+                ids.append(self.encoder[END_OF_TEXT])
+            ids.extend(self.encode_plain(part))
+        return ids
+
+    def decode(self, ids):
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and i in self.decoder for i in ids):
+            raise protocol.TokenizerError(f'decode: expected a list of ids in 0..{len(self.decoder) - 1}')
+        chars = ''.join(self.decoder[i] for i in ids)  # <|endoftext|> is printable ASCII: its own byte characters
+        return bytes(self.byte_decoder[c] for c in chars).decode('utf-8', errors='replace')
+
+
 class NumpyGpt2(protocol.Runner):
     name = 'numpy-gpt2'
 
@@ -152,6 +269,7 @@ class NumpyGpt2(protocol.Runner):
         self.wants_weights = wants_weights
         self.backend = f'numpy {np.__version__} {self.dtype.name}' + (f' bug:{BUG}' if BUG else '')
         self.params = None
+        self.tokenizer = None
 
     def load(self, path, config, weights=None):
         if weights is None:
@@ -208,6 +326,17 @@ class NumpyGpt2(protocol.Runner):
         p = self.params
         logits, presents = gpt2(ids, p['wte'], p['wpe'], p['blocks'], p['ln_f'], self.config['n_head'], self.eps, layers)  # [B, T, V]
         return logits, {'keys': [k for k, _ in presents], 'values': [v for _, v in presents]}
+
+    def _bpe(self):
+        if self.tokenizer is None:  # the tokenizer needs no model, so it is read on first use
+            self.tokenizer = Bpe()
+        return self.tokenizer
+
+    def encode(self, text, allowed_special):
+        return self._bpe().encode(text, allowed_special)
+
+    def decode(self, ids):
+        return self._bpe().decode(ids)
 
 
 def main(argv):
