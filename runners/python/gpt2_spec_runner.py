@@ -168,7 +168,8 @@ def encode_tensors(value, writer):
 
 
 def write_frame(stream, header, payload_parts=(), payload_length=0):
-    data = json.dumps(header, ensure_ascii=False, allow_nan=False).encode('utf-8')
+    """header: a JSON-ready dict, or its JSON text already (ASCII: a lone surrogate travels as an escape)."""
+    data = (header if isinstance(header, str) else json.dumps(header, allow_nan=False)).encode('utf-8')
     stream.write(PREFIX.pack(MAGIC, len(data), payload_length))
     stream.write(data)
     for part in payload_parts:
@@ -407,9 +408,15 @@ def serve(runner):
             sys.exit(0)
         answer, stop = _handle(session, *frame)
         try:
-            write_message(out, answer)
-        except Exception as e:  # e.g. a result that cannot be encoded: answered as that call's error
-            write_message(out, {'id': answer.get('id'), 'error': _error(e)})
+            writer = PayloadWriter()
+            header = encode_tensors(answer, writer)
+            data = json.dumps(header, allow_nan=False)
+        except Exception as e:  # a result that cannot be sent (a bad dtype, a NaN in JSON) is that call's error
+            writer, data = PayloadWriter(), json.dumps({'id': answer.get('id'), 'error': _error(e)})
+        try:
+            write_frame(out, data, writer.parts, writer.length)
+        except OSError:  # the harness is gone
+            sys.exit(0)
         if stop:
             out.close()
             sys.exit(0)
