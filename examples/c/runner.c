@@ -77,13 +77,15 @@ static int read_frame(Frame *f) {
   return 1;
 }
 
+/* The header is padded with spaces to a multiple of 8 bytes, so the payload starts aligned too. */
 static void write_frame(const char *header, const void *payload, uint64_t payload_len) {
   unsigned char prefix[16];
-  size_t header_len = strlen(header);
+  size_t header_len = strlen(header), pad = (8 - header_len % 8) % 8;
   memcpy(prefix, "G2SP", 4);
-  put_le(prefix + 4, header_len, 4);
+  put_le(prefix + 4, header_len + pad, 4);
   put_le(prefix + 8, payload_len, 8);
   if (fwrite(prefix, 1, 16, stdout) != 16 || fwrite(header, 1, header_len, stdout) != header_len ||
+      fwrite("        ", 1, pad, stdout) != pad ||
       (payload_len && fwrite(payload, 1, (size_t)payload_len, stdout) != payload_len) || fflush(stdout) != 0) {
     fprintf(stderr, "runner.c: cannot write to stdout\n");
     exit(2);

@@ -170,6 +170,7 @@ def encode_tensors(value, writer):
 def write_frame(stream, header, payload_parts=(), payload_length=0):
     """header: a JSON-ready dict, or its JSON text already (ASCII: a lone surrogate travels as an escape)."""
     data = (header if isinstance(header, str) else json.dumps(header, allow_nan=False)).encode('utf-8')
+    data += b' ' * (-len(data) % ALIGN)  # JSON allows trailing spaces: the payload then starts 8-byte aligned too
     stream.write(PREFIX.pack(MAGIC, len(data), payload_length))
     stream.write(data)
     for part in payload_parts:
