@@ -5,7 +5,10 @@ what Hugging Face's GPT2LMHeadModel computes (modeling_gpt2.py): pre-LayerNorm b
 GELU (gelu_new), causal multi-head attention scaled by 1/sqrt(Dh), and an LM head tied to wte.
 It computes in float64 (float32 with --float32) and runs from a clone without installing anything:
 
-    python3 examples/python/numpy_gpt2.py            # the harness starts it: --runner 'cmd:...'
+    gpt2-spec check --runner 'cmd:python3 examples/python/numpy_gpt2.py'
+    gpt2-spec check --tokenizer 'cmd:python3 examples/python/numpy_gpt2.py'   # encode and decode
+
+The tokenizer reads its vocabulary and merges from fixtures/transformers-js/gpt2-tokenizer/tokenizer.json.
 
 GPT2_NUMPY_BUG=<name> plants one one-line bug (see BUGS), so a spec run can show that the bug fails
 at the row of the component it breaks and nowhere before it.
@@ -161,10 +164,12 @@ def bytes_to_unicode():
     """Each byte as a printable character: printable Latin-1 bytes as themselves, the others shifted past 255."""
     bs = list(range(ord('!'), ord('~') + 1)) + list(range(ord('\xa1'), ord('\xac') + 1)) + list(range(ord('\xae'), ord('\xff') + 1))
     cs = bs[:]
+    shifted = 0
     for b in range(256):
         if b not in bs:
             bs.append(b)
-            cs.append(256 + len(cs) - 188)  # 188 printable bytes come first
+            cs.append(256 + shifted)
+            shifted += 1
     return dict(zip(bs, map(chr, cs)))
 
 
