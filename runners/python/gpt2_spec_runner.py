@@ -395,8 +395,17 @@ def _protocol_streams():
     return sys.stdin.buffer, out
 
 
+def _exit_now(out):
+    """Ends the process right after the shutdown answer. The harness waits about a second for the exit,
+    and an interpreter with torch loaded can take longer to tear down; so at-exit handlers do not run
+    here (release resources in dispose, which comes first)."""
+    out.close()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def serve(runner):
-    """Answers requests until stdin ends (exit 0) or shutdown (exit 0); a broken frame exits 2."""
+    """Answers requests until stdin ends (exit 0) or shutdown (exit 0 at once); a broken frame exits 2."""
     stdin, out = _protocol_streams()
     session = _Session(runner)
     while True:
@@ -419,8 +428,7 @@ def serve(runner):
         except OSError:  # the harness is gone
             sys.exit(0)
         if stop:
-            out.close()
-            sys.exit(0)
+            _exit_now(out)
 
 
 # ---------------------------------------------------------------------------------------------
