@@ -156,6 +156,8 @@ export class RunnerProcess {
   async close(): Promise<void> {
     if (this.ended) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    // Held while we wait for it: an unref'd child would let the event loop empty, and the process end, mid-run.
+    this.child.ref();
     this.child.stdin!.end();
     const timer = setTimeout(() => this.kill(new RunnerCrashError(`${this.cmd.label} did not exit when its stdin closed`)), 1000);
     await exited;

@@ -33,7 +33,7 @@ export interface Hello {
 }
 
 /** How long a runner process may take to start and answer hello, whatever the per-call limit. */
-export const START_LIMIT_MS = 30_000;
+export const START_LIMIT_MS = 60_000;
 
 /** Marks a runner that enforces its own per-call time limit, so that timeLimited() leaves it alone. */
 export const OWN_TIME_LIMIT = Symbol.for('gpt2-spec.ownTimeLimit');
@@ -120,7 +120,7 @@ export class RunnerConnection {
     const proc = new RunnerProcess(this.cmd);
     this.process = proc;
     try {
-      // Starting is not the implementation's work (a node, a Python, a compile): it gets at least START_LIMIT_MS.
+      // Starting is not the implementation's work (a node, a Python, a compile): it gets at least START_LIMIT_MS (importing torch on a busy machine takes half a minute).
       this.hello = readHello(this.cmd, await proc.call('hello', { protocol: PROTOCOL_VERSION, harness }, Math.max(this.limitMs, START_LIMIT_MS)));
       if (this.replay) await proc.call(this.replay.method, this.replay.params, this.limitMs);
     } catch (e) {

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
+import { COMMAND_PREFIX } from '../../runners/protocol/commands';
 import { builtinRunners, looksLikePath, runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { builtinTokenizers, loadTokenizer, tokenizerSource } from '../../runners/tokenizers';
 import { probeRunners, STATE_ENV, writeRunnerStates } from '../../spec/support/probe';
@@ -174,5 +175,7 @@ function caseIds(): string[] {
 /** A built-in name stays a name (some have dots, e.g. transformers.js); a path is made absolute for jest's workers. */
 function absoluteIfPath(nameOrPath: string): string {
   const builtin = Object.hasOwn(builtinRunners, nameOrPath) || Object.hasOwn(builtinTokenizers, nameOrPath);
-  return !builtin && looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
+  // A command line stays as it is: its words are the command's, relative to where check was started.
+  if (builtin || nameOrPath.startsWith(COMMAND_PREFIX)) return nameOrPath;
+  return looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
 }
