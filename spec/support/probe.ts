@@ -9,6 +9,7 @@ import type { Gpt2Runner } from '../../runners/contract';
 import { NotExposedError } from '../../runners/errors';
 import { runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { float64, ids } from '../../runners/tensor';
+import { START_LIMIT_MS } from '../../runners/protocol/process-runner';
 import { componentTimeLimitMs, timeLimited, withTimeLimit } from '../../runners/time-limit';
 import { loadModel, modelNames } from './fixtures';
 
@@ -64,22 +65,27 @@ export async function probeRunners(): Promise<RunnerState[]> {
     const state: RunnerState = { id, explicit, status: 'available', notExposed: [], unsupportedModels: {} };
     let probed = false;
     try {
-      for (const model of models) {
-        // A short limit here: the probe only makes tiny calls, and a hanging adapter should not stall the whole run.
-        const limit = Math.min(componentTimeLimitMs(), 10_000);
-        const runner = timeLimited(await withTimeLimit(Promise.resolve(runnerSource(id).create()), componentTimeLimitMs(), `creating ${id}`), limit);
-        state.name = runner.name;
-        try {
-          await runner.load(loadModel(model));
-          state.backend = runner.backend;
-          if (!probed) state.notExposed = await probeCapabilities(runner, loadModel(model).config.nEmbd);
-          probed = true;
-        } catch (e) {
-          if (!isNotExposed(e)) throw e;
-          state.unsupportedModels[model] = (e as Error).message;
-        } finally {
-          await runner.dispose().catch(() => undefined);
+      // A short limit for the calls: the probe only makes tiny ones, and a hanging adapter should not stall the run.
+      // Creating gets the start-up limit: a runner process may take a while to start (a Python importing torch).
+      const limit = Math.min(componentTimeLimitMs(), 10_000);
+      const created = withTimeLimit(Promise.resolve(runnerSource(id).create()), Math.max(componentTimeLimitMs(), START_LIMIT_MS + 5000), `creating ${id}`);
+      // One instance for every model: a runner in another process starts once.
+      const runner = timeLimited(await created, limit);
+      state.name = runner.name;
+      try {
+        for (const model of models) {
+          try {
+            await runner.load(loadModel(model));
+            state.backend = runner.backend;
+            if (!probed) state.notExposed = await probeCapabilities(runner, loadModel(model).config.nEmbd);
+            probed = true;
+          } catch (e) {
+            if (!isNotExposed(e)) throw e;
+            state.unsupportedModels[model] = (e as Error).message;
+          }
         }
+      } finally {
+        await runner.dispose().catch(() => undefined);
       }
       if (!probed) throw new Error(`runs none of the fixture models (${Object.values(state.unsupportedModels).join('; ')})`);
     } catch (e) {
