@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../contract';
 import { CheckpointError } from '../errors';
 import { formatShape } from '../tensor';
-import { openRegularFile, openSafetensors } from './safetensors';
+import { oneLine, openRegularFile, openSafetensors } from './safetensors';
 
 /** The activations that are GPT-2's tanh-approximated GELU under another name. */
 const TANH_GELU = new Set(['gelu_new', 'gelu_pytorch_tanh']);
@@ -234,7 +234,7 @@ function readConfigJson(path: string): unknown {
     return JSON.parse(text);
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
-    return fail(`not valid JSON (${(e as Error).message})`);
+    return fail(`not valid JSON (${oneLine((e as Error).message)})`);
   } finally {
     closeSync(fd);
   }

@@ -75,6 +75,9 @@ export function openSafetensors(path: string): SafetensorsFile {
   });
 }
 
+/** A message on one line: V8's JSON errors quote the text around the error, newlines and all. */
+export const oneLine = (message: string) => message.replace(/\s+/g, ' ');
+
 const failWith = (source: string) => (why: string): never => {
   throw new SafetensorsFormatError(`${source}: ${why}`);
 };
@@ -126,7 +129,7 @@ function parseHeader(bytes: Uint8Array, dataLength: number, fail: (why: string) 
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
   } catch (e) {
-    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+    fail(`header is not valid UTF-8 JSON (${oneLine((e as Error).message)})`);
   }
   if (!isPlainObject(header)) fail('header is not a JSON object');
   const entries = new Map<string, TensorInfo>();
