@@ -11,6 +11,8 @@
  *      short are missing from the call's result (at its end, or before a whole-character token)
  *      and come out as U+FFFD at the start of some later call. The adapter decodes such ids (those
  *      whose tokens are not whole UTF-8 characters) from the library's own token table.
+ * It also gives the library long text in chunks cut between words (../tokenizer-chunks.ts), with the
+ * same ids: on a long pre-token its merge loop is quadratic (4 MB of one letter did not finish in 120 s).
  * What it cannot work around without replacing the library's encoder (its pre-tokenizer uses
  * JavaScript's \s and \p{L}) is listed in spec/support/tokenizer/known-divergences.ts.
  */
