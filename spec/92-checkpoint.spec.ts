@@ -156,8 +156,9 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
     it('activation_function: null, which is no activation at all', () => {
       expect(() => parseConfig({ ...hfConfig(), activation_function: null })).toThrow(/unsupported activation_function null/);
     });
-    it('a layer_norm_epsilon that is not finite', () => {
+    it('a layer_norm_epsilon that is not finite, or null', () => {
       expect(() => parseConfig({ ...hfConfig(), layer_norm_epsilon: 1e999 })).toThrow(/'layer_norm_epsilon' must be a finite number > 0/);
+      expect(() => parseConfig({ ...hfConfig(), layer_norm_epsilon: null })).toThrow(/'layer_norm_epsilon' must be a finite number > 0, got null/);
     });
     it('pruned heads', () => {
       expect(() => parseConfig({ ...hfConfig(), pruned_heads: { 0: [1] } })).toThrow(/'pruned_heads' .* is not supported/);

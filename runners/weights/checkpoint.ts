@@ -40,7 +40,7 @@ export function parseConfig(json: unknown, source = 'config.json'): Gpt2Config {
     nEmbd: whole('n_embd'),
     nLayer: whole('n_layer'),
     nHead: whole('n_head'),
-    layerNormEpsilon: (field('layer_norm_epsilon') ?? 1e-5) as number,
+    layerNormEpsilon: (Object.hasOwn(c, 'layer_norm_epsilon') ? c.layer_norm_epsilon : 1e-5) as number, // null is not the default: HF cannot build it
   };
   if (typeof config.layerNormEpsilon !== 'number' || !(config.layerNormEpsilon > 0) || !Number.isFinite(config.layerNormEpsilon)) {
     throw new CheckpointError(`${source}: 'layer_norm_epsilon' must be a finite number > 0, got ${JSON.stringify(field('layer_norm_epsilon'))}`);
