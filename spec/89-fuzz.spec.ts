@@ -15,7 +15,7 @@ import { loadReferenceTokenizer } from '../runners/reference/tokenizer';
 import { splitIntoPreTokens, splitWithPattern } from '../runners/reference/tokenizer-pretokenize';
 import { chunksOf, MAX_CHUNK } from '../runners/tokenizer-chunks';
 import { seededRandom } from '../runners/weights/seeded';
-import { UsageError } from '../scripts/cli/args';
+import { checkWritable, UsageError } from '../scripts/cli/args';
 import { main } from '../scripts/cli/main';
 import { decodeInput } from '../scripts/cli/tokenize';
 import { fuzzCases } from './support/fuzz/cases';
@@ -126,5 +126,11 @@ describe('Every command-line input gets one line and exit 2', () => {
     writeFileSync(join(dir, 'model.safetensors'), '');
     const r = await run(['compare', '--weights', dir, '--ids', '[1]']);
     expect(r).toEqual({ code: 2, stderr: expect.stringMatching(/^gpt2-spec compare: [^\n]*config.json: not valid JSON[^\n]*\n$/) });
+  });
+
+  it('an output path that cannot be written, checked before any work', () => {
+    expect(() => checkWritable('/nonexistent/folder/report.json', 'json')).toThrow(UsageError);
+    expect(() => checkWritable(tempDir('gpt2-spec-out-'), 'html')).toThrow(/cannot be written \(a folder, or read-only\)/);
+    expect(() => checkWritable(join(tempDir('gpt2-spec-out-'), 'report.json'), 'json')).not.toThrow();
   });
 });
