@@ -34,12 +34,12 @@ const WORDS = ['the', ' cat', ' sat', ' on', ' mat', '.', ',', ' 1859', "'s", ' 
 
 describe('A fuzz suite: malformed input is refused with one line, never a crash, a hang or a silent accept', () => {
   it('a seeded subset of the fuzz cases: checkpoint files, configs, id lists and runner answers', () => {
-    const summary = runFuzz(fuzzCases(100, 89), tempDir('gpt2-spec-fuzz-'));
+    const summary = runFuzz(fuzzCases(40, 89), tempDir('gpt2-spec-fuzz-'));
     const { crash, hang, silent, 'refused-valid': refusedValid, refused, accepted } = summary.counts;
     expect({ crash, hang, silent, refusedValid }).toEqual({ crash: 0, hang: 0, silent: 0, refusedValid: 0 });
-    expect(refused).toBeGreaterThan(50); // the cases are hostile: most must be refused ...
-    expect(accepted).toBeGreaterThan(5); // ... and the valid ones among them accepted
-    expect(formatSummary(summary)).toMatch(/^100 cases: /);
+    expect(refused).toBeGreaterThan(20); // the cases are hostile: most must be refused ...
+    expect(accepted).toBeGreaterThan(2); // ... and the valid ones among them accepted
+    expect(formatSummary(summary)).toMatch(/^40 cases: /);
   });
 });
 
