@@ -4,24 +4,29 @@
  * configured size gets a CheckpointError that names the tensor or field.
  */
 import { describe, expect, it } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../runners/contract';
 import { CheckpointError } from '../runners/errors';
 import { float32 } from '../runners/tensor';
 import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
 import { writeSafetensors } from '../runners/weights/safetensors';
+import { mkfifoSync } from './support/fifo';
 import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
 import { tempDir } from './support/temp';
 
 const name = () => modelNames()[0]!;
 const fixtureWeights = () => loadCheckpoint(join(fixturesDir(), loadManifest().models[name()]!.path));
+let tensors: Record<string, Tensor> | undefined; // read once: the tests change copies of this record, never its tensors
 const all = (): Record<string, Tensor> => {
-  const w = fixtureWeights();
-  return Object.fromEntries(w.names().map((n) => [n, w.get(n)]));
+  if (!tensors) {
+    const w = fixtureWeights();
+    tensors = Object.fromEntries(w.names().map((n) => [n, w.get(n)]));
+  }
+  return { ...tensors };
 };
 const hfConfig = () => {
-  const c = fixtureWeights().config;
+  const c = loadManifest().models[name()]!.config;
   return { n_layer: c.nLayer, n_head: c.nHead, n_embd: c.nEmbd, n_positions: c.nPositions, vocab_size: c.vocabSize, layer_norm_epsilon: c.layerNormEpsilon, activation_function: 'gelu_new' };
 };
 
@@ -74,18 +79,18 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
     it('a missing tensor', () => {
       const tensors = all();
       delete tensors['h.0.mlp.c_fc.bias'];
-      expect(() => weightsFromRecord(fixtureWeights().config, tensors)).toThrow(/missing tensor 'h.0.mlp.c_fc.bias'/);
+      expect(() => weightsFromRecord(parseConfig(hfConfig()), tensors)).toThrow(/missing tensor 'h.0.mlp.c_fc.bias'/);
     });
     it('an extra tensor', () => {
-      expect(() => weightsFromRecord(fixtureWeights().config, { ...all(), 'h.0.attn.rotary': float32([2]) })).toThrow(/unexpected tensor 'h.0.attn.rotary'/);
+      expect(() => weightsFromRecord(parseConfig(hfConfig()), { ...all(), 'h.0.attn.rotary': float32([2]) })).toThrow(/unexpected tensor 'h.0.attn.rotary'/);
     });
     it('a tensor whose shape disagrees with the config', () => {
-      expect(() => weightsFromRecord(fixtureWeights().config, { ...all(), 'ln_f.bias': float32([3]) })).toThrow(/'ln_f.bias' has shape \[3\]/);
+      expect(() => weightsFromRecord(parseConfig(hfConfig()), { ...all(), 'ln_f.bias': float32([3]) })).toThrow(/'ln_f.bias' has shape \[3\]/);
     });
     it('an lm_head that is not tied to wte', () => {
       const tensors = all();
       const untied = float32(tensors['wte.weight']!.shape, tensors['wte.weight']!.data.map((v) => v + 1));
-      expect(() => weightsFromRecord(fixtureWeights().config, { ...tensors, 'lm_head.weight': untied })).toThrow(/lm_head.weight differs from wte.weight/);
+      expect(() => weightsFromRecord(parseConfig(hfConfig()), { ...tensors, 'lm_head.weight': untied })).toThrow(/lm_head.weight differs from wte.weight/);
     });
     it('an activation other than the tanh GELU', () => {
       expect(() => parseConfig({ ...hfConfig(), activation_function: 'relu' })).toThrow(/unsupported activation_function "relu"/);
@@ -102,10 +107,92 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
       expect(() => loadCheckpoint(tempDir('gpt2-spec-empty-'))).toThrow(/missing config.json/);
       expect(() => loadCheckpoint('/nonexistent/gpt2')).toThrow(CheckpointError);
     });
+    it('a tensor with the transformer. prefix and without, both in one file', () => {
+      const tensors = all();
+      const twice = { ...tensors, 'transformer.ln_f.bias': tensors['ln_f.bias']! };
+      expect(() => loadCheckpoint(checkpointDir(hfConfig(), twice))).toThrow(/'ln_f.bias' and 'transformer.ln_f.bias' are the same tensor/);
+    });
     it('a config.json that is not JSON', () => {
       const dir = checkpointDir(hfConfig(), all());
       writeFileSync(join(dir, 'config.json'), '{');
       expect(() => loadCheckpoint(dir)).toThrow(/config.json: not valid JSON/);
     });
+  });
+
+  describe('refuses NaN and ±Inf where they enter, naming the tensor and the first bad element', () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      it(`a weight that is ${bad}`, () => {
+        const tensors = all();
+        const w = tensors['h.0.mlp.c_fc.weight']!;
+        const poisoned = float32(w.shape, w.data);
+        poisoned.data[w.shape[1]! + 2] = bad;
+        const dir = checkpointDir(hfConfig(), { ...tensors, 'h.0.mlp.c_fc.weight': poisoned });
+        expect(() => loadCheckpoint(dir)).toThrow(CheckpointError);
+        expect(() => loadCheckpoint(dir)).toThrow(`'h.0.mlp.c_fc.weight' holds ${bad} at index [1,2]`);
+      });
+    }
+  });
+
+  describe('refuses each GPT2Config switch that would make HF compute another model, naming the field', () => {
+    const switches: [string, unknown][] = [
+      ['scale_attn_weights', false],
+      ['scale_attn_by_inverse_layer_idx', true],
+      ['reorder_and_upcast_attn', true],
+      ['add_cross_attention', true],
+      ['tie_word_embeddings', false],
+    ];
+    for (const [key, value] of switches) {
+      it(`${key}: ${value}`, () => {
+        expect(() => parseConfig({ ...hfConfig(), [key]: value })).toThrow(`'${key}: ${value}' is not supported`);
+      });
+      it(`${key} given as something other than true or false`, () => {
+        expect(() => parseConfig({ ...hfConfig(), [key]: 'yes' })).toThrow(`'${key}' must be true or false`);
+      });
+    }
+    it('keeps the GPT-2 values of those switches, given or left out', () => {
+      const gpt2 = { scale_attn_weights: true, scale_attn_by_inverse_layer_idx: false, reorder_and_upcast_attn: false, n_inner: null };
+      expect(parseConfig({ ...hfConfig(), ...gpt2 })).toEqual(parseConfig(hfConfig()));
+    });
+    it('activation_function: null, which is no activation at all', () => {
+      expect(() => parseConfig({ ...hfConfig(), activation_function: null })).toThrow(/unsupported activation_function null/);
+    });
+    it('a layer_norm_epsilon that is not finite, or null', () => {
+      expect(() => parseConfig({ ...hfConfig(), layer_norm_epsilon: 1e999 })).toThrow(/'layer_norm_epsilon' must be a finite number > 0/);
+      expect(() => parseConfig({ ...hfConfig(), layer_norm_epsilon: null })).toThrow(/'layer_norm_epsilon' must be a finite number > 0, got null/);
+    });
+    it('pruned heads', () => {
+      expect(() => parseConfig({ ...hfConfig(), pruned_heads: { 0: [1] } })).toThrow(/'pruned_heads' .* is not supported/);
+    });
+  });
+
+  describe('checks sizes against the file before allocating anything', () => {
+    it('refuses n_layer = 10⁸ in a few milliseconds, without listing 10⁹ tensor names', () => {
+      const dir = checkpointDir({ ...hfConfig(), n_layer: 1e8 }, all());
+      const start = performance.now();
+      expect(() => loadCheckpoint(dir)).toThrow(/100000000 layers need 1200000004 tensors, but the file holds only \d+/);
+      expect(performance.now() - start).toBeLessThan(1000);
+    });
+  });
+
+  describe('refuses files that are not regular files, at once', () => {
+    for (const file of ['config.json', 'model.safetensors']) {
+      it(`a FIFO as ${file}`, () => {
+        const dir = checkpointDir(hfConfig(), all());
+        rmSync(join(dir, file));
+        mkfifoSync(join(dir, file));
+        expect(() => loadCheckpoint(dir)).toThrow(/is not a regular file/);
+      });
+    }
+    it('a config.json with a byte-order mark, which JSON does not allow', () => {
+      const dir = checkpointDir(hfConfig(), all());
+      writeFileSync(join(dir, 'config.json'), `\uFEFF${JSON.stringify(hfConfig())}`);
+      expect(() => loadCheckpoint(dir)).toThrow(/config.json: not valid JSON/);
+    });
+  });
+
+  it('keeps no copy of the weights: each get() reads the tensor from the file again, for the runner to own', () => {
+    const w = fixtureWeights();
+    expect(w.get('wte.weight').data).not.toBe(w.get('wte.weight').data);
+    expect(w.get('wte.weight').data).toEqual(w.get('wte.weight').data);
   });
 });

@@ -11,6 +11,8 @@
  *      short are missing from the call's result (at its end, or before a whole-character token)
  *      and come out as U+FFFD at the start of some later call. The adapter decodes such ids (those
  *      whose tokens are not whole UTF-8 characters) from the library's own token table.
+ * It also gives the library long text in chunks cut between words (../tokenizer-chunks.ts), with the
+ * same ids: on a long pre-token its merge loop is quadratic (4 MB of one letter did not finish in 120 s).
  * What it cannot work around without replacing the library's encoder (its pre-tokenizer uses
  * JavaScript's \s and \p{L}) is listed in spec/support/tokenizer/known-divergences.ts.
  */
@@ -19,6 +21,7 @@ import libraryTokenTable from 'gpt-tokenizer/cjs/bpeRanks/r50k_base';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
 import { END_OF_TEXT, END_OF_TEXT_ID, GPT2_VOCAB_SIZE } from '../reference/tokenizer';
+import { encodeInChunks } from '../tokenizer-chunks';
 
 /** id -> the token's text, or its bytes when they are not whole UTF-8 characters. */
 type TokenTable = readonly (string | readonly number[])[];
@@ -77,9 +80,12 @@ export class GptTokenizerAdapter implements Gpt2Tokenizer {
 
 const utf8 = new TextEncoder();
 
-/** <|endoftext|> as plain text: an empty disallowedSpecial stops the library from throwing on it. */
+/**
+ * <|endoftext|> as plain text: an empty disallowedSpecial stops the library from throwing on it. In chunks
+ * (../tokenizer-chunks.ts), because the library's merge loop is quadratic in a pre-token's length.
+ */
 function encodePlain(text: string): number[] {
-  return libraryEncode(text, { disallowedSpecial: new Set() });
+  return encodeInChunks(text, 'gpt-tokenizer', (chunk) => libraryEncode(chunk, { disallowedSpecial: new Set() }));
 }
 
 export async function createGptTokenizerAdapter(): Promise<Gpt2Tokenizer> {

@@ -2,8 +2,12 @@
  * GPT-2's forward pass as a handful of float64 functions, one per building block, after
  * OpenAI's TF `model.py` and Hugging Face's `modeling_gpt2.py` (read in the style of picoGPT).
  * Matrices are row-major Float64Arrays with their sizes passed alongside; every line that makes
- * a tensor says its shape. B batch, T tokens, Tp cached tokens, D n_embd, H heads, Dh = D/H, V vocab.
+ * a tensor says its shape. Weights stay in the dtype the checkpoint stores (float32, usually): reading
+ * a float32 as a JS number is exact, so the arithmetic is float64 either way, without a float64 copy. B batch, T tokens, Tp cached tokens, D n_embd, H heads, Dh = D/H, V vocab.
  */
+
+/** A weight as the checkpoint stores it; every element is read as a float64 number. */
+export type Weight = Float32Array | Float64Array;
 
 /** GPT-2's GELU, the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export function gelu(x: Float64Array): Float64Array {
@@ -25,7 +29,7 @@ export function softmax(x: Float64Array, n: number): Float64Array {
 }
 
 /** LayerNorm over each row of n entries: (x − mean) / √(var + ε) · γ + β, with the biased variance (divided by n). */
-export function layerNorm(x: Float64Array, gamma: Float64Array, beta: Float64Array, eps: number): Float64Array {
+export function layerNorm(x: Float64Array, gamma: Weight, beta: Weight, eps: number): Float64Array {
   const n = gamma.length;
   const out = new Float64Array(x.length); // [rows, n] -> [rows, n]
   for (let r = 0; r < x.length; r += n) {
@@ -42,7 +46,7 @@ export function layerNorm(x: Float64Array, gamma: Float64Array, beta: Float64Arr
 }
 
 /** A Conv1D linear layer: x · W + b, with W stored [in, out]. */
-export function linear(x: Float64Array, w: Float64Array, b: Float64Array): Float64Array {
+export function linear(x: Float64Array, w: Weight, b: Weight): Float64Array {
   const nOut = b.length;
   const nIn = w.length / nOut;
   const rows = x.length / nIn;

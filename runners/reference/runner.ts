@@ -4,14 +4,14 @@
  */
 import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
 import { BaseRunner } from '../base-runner';
-import { float64, toFloat64 } from '../tensor';
+import { float64, isFloat, toFloat64 } from '../tensor';
 import { headSize } from '../validate';
 import * as gpt2 from './gpt2';
 
 /** The operations the runner is built from; a mutant runner swaps one of them for a planted bug. */
 export interface ReferenceOps {
   gelu: (x: Float64Array) => Float64Array;
-  layerNorm: (x: Float64Array, gamma: Float64Array, beta: Float64Array, eps: number) => Float64Array;
+  layerNorm: (x: Float64Array, gamma: gpt2.Weight, beta: gpt2.Weight, eps: number) => Float64Array;
   scores: typeof gpt2.scores;
   causalMask: typeof gpt2.causalMask;
   softmax: typeof gpt2.softmax;
@@ -40,7 +40,8 @@ interface Attended {
 
 export class ReferenceRunner extends BaseRunner {
   readonly backend = 'float64 typescript';
-  private readonly weights = new Map<string, Float64Array>();
+  /** The checkpoint's own arrays, not copies: a float32 checkpoint stays float32 in memory. */
+  private readonly weights = new Map<string, gpt2.Weight>();
 
   constructor(
     readonly name = 'reference',
@@ -50,14 +51,17 @@ export class ReferenceRunner extends BaseRunner {
   }
 
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
-    for (const name of weights.names()) this.weights.set(name, toFloat64(weights.get(name)).data as Float64Array);
+    for (const name of weights.names()) {
+      const t = weights.get(name);
+      this.weights.set(name, isFloat(t) ? t.data : toFloat64(t).data);
+    }
   }
 
   protected async release(): Promise<void> {
     this.weights.clear();
   }
 
-  private w(name: string): Float64Array {
+  private w(name: string): gpt2.Weight {
     return this.weights.get(name)!;
   }
 

@@ -45,15 +45,93 @@ export const GPT2_PRETOKEN_ALTERNATIVES = [
 
 export const GPT2_PRETOKEN_PATTERN = new RegExp(GPT2_PRETOKEN_ALTERNATIVES.join('|'), 'gu');
 
-/** "Hello  world!" -> ["Hello", " ", " world", "!"]. Concatenating the pre-tokens gives the text back. */
+/**
+ * "Hello  world!" -> ["Hello", " ", " world", "!"]. Concatenating the pre-tokens gives the text back.
+ *
+ * The pattern above is the definition; this is a scanner that takes the same decisions one code point at
+ * a time, in linear time and constant stack (the spec checks the two agree). A regex engine does not: on
+ * megabytes of CJK or U+FFFD, V8's backtracking overflows its stack ("Maximum call stack size exceeded"),
+ * and its large character classes cost microseconds a character.
+ */
 export function splitIntoPreTokens(text: string): string[] {
-  // An exec loop, not text.matchAll(): matchAll copies the regex on every call, and with classes
-  // this large the copy costs more than the matching of a short text.
+  const preTokens: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    const end = preTokenEnd(text, start);
+    preTokens.push(text.slice(start, end));
+    start = end;
+  }
+  return preTokens;
+}
+
+/** The regex's pre-tokens, for the spec to compare the scanner with. */
+export function splitWithPattern(text: string): string[] {
+  // An exec loop, not text.matchAll(): matchAll copies the regex on every call.
   const pattern = GPT2_PRETOKEN_PATTERN;
   const preTokens: string[] = [];
   pattern.lastIndex = 0;
   for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) preTokens.push(match[0]);
   return preTokens;
+}
+
+const OTHER = 0;
+const LETTER_CLASS = 1;
+const NUMBER_CLASS = 2;
+const SPACE_CLASS = 3;
+
+let classTable: Uint8Array | undefined;
+
+/** One byte per code point (1.1 MB, built once): which of the pattern's classes it is in. */
+function classes(): Uint8Array {
+  if (classTable) return classTable;
+  const table = new Uint8Array(0x110000);
+  for (const [first, last] of LETTER_RANGES) table.fill(LETTER_CLASS, first, last + 1);
+  for (const [first, last] of NUMBER_RANGES) table.fill(NUMBER_CLASS, first, last + 1);
+  for (const char of WHITESPACE_CHARS) table[char.codePointAt(0)!] = SPACE_CLASS;
+  return (classTable = table);
+}
+
+const WHITESPACE_CHARS = [...'\t\n\v\f\r \u0085\u00a0\u1680\u2028\u2029\u202f\u205f\u3000'].concat(
+  Array.from({ length: 11 }, (_, i) => String.fromCharCode(0x2000 + i)),
+);
+
+/** The end of the pre-token that starts at `start`: the first alternative of the pattern that matches there. */
+function preTokenEnd(text: string, start: number): number {
+  const table = classes();
+  // 's 't 're 've 'm 'll 'd
+  if (text.charCodeAt(start) === 0x27) {
+    const two = text.slice(start + 1, start + 3);
+    if (two === 're' || two === 've' || two === 'll') return start + 3;
+    const one = text[start + 1];
+    if (one === 's' || one === 't' || one === 'm' || one === 'd') return start + 2;
+  }
+  // ' ?' then a letter, number or other run: the optional space is U+0020 only.
+  const spaced = text.charCodeAt(start) === 0x20 && start + 1 < text.length && table[codePointAt(text, start + 1)] !== SPACE_CLASS;
+  const body = spaced ? start + 1 : start;
+  const kind = table[codePointAt(text, body)]!;
+  if (kind !== SPACE_CLASS) return runEnd(text, body, kind, table);
+  // Whitespace (every such code point is one UTF-16 unit): \s+(?!\S) takes the run, less its last character
+  // when a non-space follows, if one is left; otherwise \s+ takes that one character.
+  const end = runEnd(text, start, SPACE_CLASS, table);
+  return end < text.length && end - 1 > start ? end - 1 : end;
+}
+
+/** The code point at i; a lone surrogate stands for itself, as it does in a /u regex. */
+function codePointAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= text.length) return c;
+  const d = text.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff ? ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000 : c;
+}
+
+/** Where the run of code points of one class that starts at i ends. */
+function runEnd(text: string, i: number, kind: number, table: Uint8Array): number {
+  const n = text.length;
+  while (i < n) {
+    const c = codePointAt(text, i);
+    if (table[c] !== kind) return i;
+    i += c > 0xffff ? 2 : 1;
+  }
+  return n;
 }
 
 export type CharacterClass = 'letter' | 'number' | 'whitespace' | 'other';

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
 import { BYTE_TO_CHAR, byteCharsToBytes, textToByteChars, toWellFormed } from './tokenizer-bytes';
+import { encodeInWindows, LONG_PRE_TOKEN, WindowPlan } from './tokenizer-long';
 import { splitIntoPreTokens } from './tokenizer-pretokenize';
 
 /** GPT-2's one special token, and its id: the last of its 50257. The built-in tokenizers share these. */
@@ -274,6 +275,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly specialPattern: RegExp | undefined;
   private readonly cache = new Map<string, readonly number[]>();
+  private readonly windows: WindowPlan;
 
   constructor(files: BpeFiles, options: ReferenceTokenizerOptions = {}) {
     const source = options.source ?? 'the tokenizer files';
@@ -310,6 +312,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     const bytesOfId: (Uint8Array | undefined)[] = new Array(this.vocabSize);
     for (const [token, id] of this.idOfToken) bytesOfId[id] = ReferenceTokenizer.tokenBytes(token, this.specialIds.has(token), source);
     this.bytesOfId = bytesOfId;
+    this.windows = new WindowPlan(files.merges.map(([left, right]) => ({ left, right, bytes: bytesOfId[this.idOfToken.get(left + right)!]! })));
     // Longest first, so that a special token that begins another does not cut it short.
     const alternatives = [...this.specialIds.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.specialPattern = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : undefined;
@@ -345,8 +348,15 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     }
   }
 
-  /** Steps 2 to 4 for one pre-token, remembered. */
+  /** Steps 2 to 4 for one pre-token, remembered; a long one window by window (./tokenizer-long.ts), with the same result. */
   encodePreToken(preToken: string): readonly number[] {
+    if (preToken.length <= LONG_PRE_TOKEN || !this.windows.exact) return this.encodeWhole(preToken);
+    const reach = this.windows.reach(preToken);
+    return encodeInWindows(preToken, reach, (piece) => this.encodeWhole(piece), (id) => this.bytesOfId[id]!.length);
+  }
+
+  /** BPE on the whole pre-token at once: the definition. */
+  encodeWhole(preToken: string): readonly number[] {
     const cached = this.cache.get(preToken);
     if (cached !== undefined) return cached;
     const ids = this.lookUpIds(mergeByRank(textToByteChars(preToken), this.ranks));

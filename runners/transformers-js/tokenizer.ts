@@ -7,7 +7,8 @@
  *   - it checks allowedSpecial and the ids to decode (integers 0..50256) itself, and throws TokenizerError
  *     before the library is called: the library drops an id outside the vocabulary without a word;
  *   - decode([]) is '' here: the library throws "token_ids must be a non-empty array of integers";
- *   - encode passes add_special_tokens: false (GPT-2 adds none; the folder's post-processor adds none either).
+ *   - encode passes add_special_tokens: false (GPT-2 adds none; the folder's post-processor adds none either);
+ *   - encode gives the library long text in chunks cut between words, with the same ids (../tokenizer-chunks.ts).
  * What it does not work around: transformers.js always cuts <|endoftext|> out of the text as the special
  * token 50256, and has no option to read it as plain text (transformers' split_special_tokens, tiktoken's
  * disallowed_special=()). With allowedSpecial 'none' such a text diverges from GPT-2's; the spec lists those
@@ -19,6 +20,7 @@ import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
 import { fixturesRoot } from '../paths';
+import { encodeInChunks } from '../tokenizer-chunks';
 import { loadLibrary } from './library';
 import { fromFolder } from './runner';
 
@@ -56,8 +58,9 @@ export class TransformersJsTokenizer implements Gpt2Tokenizer {
       throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
     }
     if (typeof text !== 'string') throw new TokenizerError(`encode takes a string, not ${typeof text}`);
-    // The same call either way: the library has no switch that reads <|endoftext|> as text.
-    return [...this.library.encode(text, { add_special_tokens: false })];
+    // The same call either way: the library has no switch that reads <|endoftext|> as text. In chunks
+    // (../tokenizer-chunks.ts): on one long text the library's memory grows to gigabytes.
+    return encodeInChunks(text, 'transformers.js', (chunk) => this.library.encode(chunk, { add_special_tokens: false }));
   }
 
   decode(ids: readonly number[]): string {

@@ -2,22 +2,35 @@
  * Loading a Hugging Face GPT-2 checkpoint directory, laid out as the Hub lays it out:
  * `config.json` (GPT2Config) and `model.safetensors`. Every problem gets a CheckpointError that names it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../contract';
-import { CheckpointError, Gpt2SpecError } from '../errors';
+import { CheckpointError } from '../errors';
 import { formatShape } from '../tensor';
-import { readSafetensors } from './safetensors';
+import { oneLine, openRegularFile, openSafetensors } from './safetensors';
 
 /** The activations that are GPT-2's tanh-approximated GELU under another name. */
 const TANH_GELU = new Set(['gelu_new', 'gelu_pytorch_tanh']);
 
+/**
+ * GPT2Config's switches that change what the model computes, with the one value GPT-2 has. The reference
+ * and every built-in runner compute only that model, so any other value is refused rather than ignored.
+ */
+const FIXED_SWITCHES: [key: string, value: boolean, why: string][] = [
+  ['scale_attn_weights', true, 'GPT-2 scales attention scores by 1/√d_head'],
+  ['scale_attn_by_inverse_layer_idx', false, 'GPT-2 does not scale scores by 1/(layer + 1)'],
+  ['reorder_and_upcast_attn', false, "GPT-2's attention is computed in the model's own precision"],
+  ['add_cross_attention', false, 'GPT-2 is a decoder without cross-attention'],
+  ['tie_word_embeddings', true, 'GPT-2 ties its LM head to wte'],
+];
+
 /** GPT2Config JSON -> Gpt2Config, with HF's defaults for the optional fields. */
 export function parseConfig(json: unknown, source = 'config.json'): Gpt2Config {
-  if (typeof json !== 'object' || json === null) throw new CheckpointError(`${source}: not a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new CheckpointError(`${source}: not a JSON object`);
   const c = json as Record<string, unknown>;
+  const field = (key: string): unknown => (Object.hasOwn(c, key) ? c[key] : undefined);
   const whole = (key: string): number => {
-    const v = c[key];
+    const v = field(key);
     if (!Number.isSafeInteger(v) || (v as number) < 1) throw new CheckpointError(`${source}: '${key}' must be a whole number ≥ 1, got ${JSON.stringify(v)}`);
     return v as number;
   };
@@ -27,21 +40,35 @@ export function parseConfig(json: unknown, source = 'config.json'): Gpt2Config {
     nEmbd: whole('n_embd'),
     nLayer: whole('n_layer'),
     nHead: whole('n_head'),
-    layerNormEpsilon: (c.layer_norm_epsilon ?? 1e-5) as number,
+    layerNormEpsilon: (Object.hasOwn(c, 'layer_norm_epsilon') ? c.layer_norm_epsilon : 1e-5) as number, // null is not the default: HF cannot build it
   };
-  if (typeof config.layerNormEpsilon !== 'number' || !(config.layerNormEpsilon > 0)) {
-    throw new CheckpointError(`${source}: 'layer_norm_epsilon' must be a number > 0, got ${JSON.stringify(c.layer_norm_epsilon)}`);
+  if (typeof config.layerNormEpsilon !== 'number' || !(config.layerNormEpsilon > 0) || !Number.isFinite(config.layerNormEpsilon)) {
+    throw new CheckpointError(`${source}: 'layer_norm_epsilon' must be a finite number > 0, got ${JSON.stringify(field('layer_norm_epsilon'))}`);
   }
   if (config.nEmbd % config.nHead !== 0) throw new CheckpointError(`${source}: n_embd ${config.nEmbd} is not divisible by n_head ${config.nHead}`);
-  const activation = c.activation_function ?? 'gelu_new';
+  // Absent means HF's default, gelu_new; null is no activation at all, which HF cannot build either.
+  const activation = Object.hasOwn(c, 'activation_function') ? c.activation_function : 'gelu_new';
   if (typeof activation !== 'string' || !TANH_GELU.has(activation)) {
     throw new CheckpointError(`${source}: unsupported activation_function ${JSON.stringify(activation)}: GPT-2 uses gelu_new (the tanh GELU)`);
   }
-  if (c.n_inner !== undefined && c.n_inner !== null && c.n_inner !== 4 * config.nEmbd) {
-    throw new CheckpointError(`${source}: n_inner ${JSON.stringify(c.n_inner)} is not supported: GPT-2's feed-forward width is 4·n_embd = ${4 * config.nEmbd}`);
+  const inner = field('n_inner');
+  if (inner !== undefined && inner !== null && inner !== 4 * config.nEmbd) {
+    throw new CheckpointError(`${source}: n_inner ${JSON.stringify(inner)} is not supported: GPT-2's feed-forward width is 4·n_embd = ${4 * config.nEmbd}`);
+  }
+  for (const [key, value, why] of FIXED_SWITCHES) {
+    const v = field(key);
+    if (v === undefined || v === value) continue;
+    if (typeof v !== 'boolean') throw new CheckpointError(`${source}: '${key}' must be true or false, got ${JSON.stringify(v)}`);
+    throw new CheckpointError(`${source}: '${key}: ${v}' is not supported: ${why}, and that is the only model the runners compute`);
+  }
+  const pruned = field('pruned_heads');
+  if (pruned !== undefined && !(isEmptyObject(pruned))) {
+    throw new CheckpointError(`${source}: 'pruned_heads' ${JSON.stringify(pruned)} is not supported: every layer must keep all ${config.nHead} heads`);
   }
   return config;
 }
+
+const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
 /** Every tensor a GPT-2 of this config has, with its shape, in HF's names and Conv1D [in,out] layout. */
 export function expectedShapes(config: Gpt2Config): Map<string, number[]> {
@@ -66,77 +93,149 @@ export function expectedShapes(config: Gpt2Config): Map<string, number[]> {
 /** Buffers HF stores beside the parameters that are not weights: the causal-mask constants. */
 const IGNORED = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 
+/** One named tensor of a checkpoint: its shape and dtype known without reading it, its data read on demand. */
+export interface TensorSource {
+  shape: readonly number[];
+  float: boolean;
+  load(): Tensor;
+}
+
 /**
  * Builds Gpt2Weights from named tensors: strips a `transformer.` prefix, drops the mask buffers and a tied
- * `lm_head.weight`, and checks that exactly the expected tensors are there with the expected shapes.
+ * `lm_head.weight`, and checks that exactly the expected tensors are there with the expected shapes, before
+ * anything is read. Then every tensor is read once to check that it holds only finite numbers, one at a time,
+ * so that the check never holds more than one tensor. Each get() reads (and checks) the tensor again: nothing
+ * is kept here, so the only copy a runner holds is its own.
  */
-export function weightsFromTensors(config: Gpt2Config, named: Iterable<[string, () => Tensor]>, source = 'checkpoint'): Gpt2Weights {
+export function weightsFromTensors(config: Gpt2Config, named: Iterable<[string, TensorSource]>, source = 'checkpoint'): Gpt2Weights {
+  const all = [...named];
+  checkSizes(config, all, source);
   const expected = expectedShapes(config);
-  const found = new Map<string, () => Tensor>();
-  let lmHead: (() => Tensor) | undefined;
-  for (const [rawName, get] of named) {
+  const found = new Map<string, [string, TensorSource]>();
+  let lmHead: TensorSource | undefined;
+  for (const [rawName, t] of all) {
     const name = rawName.startsWith('transformer.') ? rawName.slice('transformer.'.length) : rawName;
     if (IGNORED.test(name)) continue;
     if (name === 'lm_head.weight') {
-      lmHead = get;
+      lmHead = t;
       continue;
     }
     if (!expected.has(name)) throw new CheckpointError(`${source}: unexpected tensor '${rawName}' for a ${config.nLayer}-layer GPT-2`);
-    found.set(name, get);
+    const twin = found.get(name);
+    if (twin) throw new CheckpointError(`${source}: '${twin[0]}' and '${rawName}' are the same tensor once the transformer. prefix is removed`);
+    found.set(name, [rawName, t]);
   }
   const missing = [...expected.keys()].filter((n) => !found.has(n));
   if (missing.length > 0) {
     throw new CheckpointError(`${source}: missing tensor${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).map((n) => `'${n}'`).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`);
   }
-  const cache = new Map<string, Tensor>();
+  for (const [name, [rawName, t]] of found) checkShape(rawName, t, expected.get(name)!, source);
   const get = (name: string): Tensor => {
-    let t = cache.get(name);
-    if (t) return t;
-    const load = found.get(name);
-    if (!load) throw new CheckpointError(`${source}: no tensor named '${name}'`);
-    t = load();
-    const want = expected.get(name)!;
-    if (t.dtype === 'int32') throw new CheckpointError(`${source}: '${name}' is an integer tensor; weights must be floating point`);
-    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-      throw new CheckpointError(`${source}: '${name}' has shape ${formatShape(t.shape)}, but the config needs ${formatShape(want)}`);
-    }
-    cache.set(name, t);
-    return t;
+    const entry = found.get(name);
+    if (!entry) throw new CheckpointError(`${source}: no tensor named '${name}'`);
+    return loadFinite(entry[0], entry[1], source);
   };
-  for (const name of expected.keys()) get(name); // check every shape now, not at first use
-  if (lmHead) checkTied(lmHead(), get('wte.weight'), source);
+  for (const name of expected.keys()) get(name); // every value checked now, not at first use
+  if (lmHead) {
+    checkShape('lm_head.weight', lmHead, expected.get('wte.weight')!, source);
+    checkTied(loadFinite('lm_head.weight', lmHead, source), get('wte.weight'), source);
+  }
   return { config, names: () => [...expected.keys()], get };
+}
+
+/**
+ * The config's layer count against what the file holds, before the expected names are listed: a config that
+ * claims far more tensors than the file has (n_layer = 10⁸, say) is refused in microseconds. A near miss falls
+ * through to the message that names the missing tensors. Nothing else needs a check here: every tensor's
+ * size is the file's own, already checked against the file's length.
+ */
+function checkSizes(config: Gpt2Config, all: [string, TensorSource][], source: string): void {
+  const tensors = 12 * config.nLayer + 4;
+  if (tensors > 2 * all.length + 12) {
+    throw new CheckpointError(`${source}: the config's ${config.nLayer} layers need ${tensors} tensors, but the file holds only ${all.length}`);
+  }
+}
+
+function checkShape(name: string, t: TensorSource, want: readonly number[], source: string): void {
+  if (!t.float) throw new CheckpointError(`${source}: '${name}' is an integer tensor; weights must be floating point`);
+  if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+    throw new CheckpointError(`${source}: '${name}' has shape ${formatShape(t.shape)}, but the config needs ${formatShape(want)}`);
+  }
+}
+
+/** Reads a tensor and refuses NaN and ±Inf, naming the tensor and the first bad element. */
+function loadFinite(name: string, t: TensorSource, source: string): Tensor {
+  const tensor = t.load();
+  const at = firstNonFinite(tensor.data);
+  if (at >= 0) {
+    throw new CheckpointError(`${source}: '${name}' holds ${tensor.data[at]} at index ${formatIndex(at, tensor.shape)}; weights must be finite numbers`);
+  }
+  return tensor;
+}
+
+/** The flat index of the first NaN or ±Inf, or -1. */
+export function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
+/** A flat index as a row-major multi-index, e.g. 1234 in [10,200] -> [6,34]. */
+function formatIndex(flat: number, shape: readonly number[]): string {
+  const index: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index.unshift(flat % shape[d]!);
+    flat = Math.floor(flat / shape[d]!);
+  }
+  return formatShape(index);
 }
 
 /** GPT-2's LM head is wte itself; a checkpoint that stores a different lm_head.weight is not this model. */
 function checkTied(lmHead: Tensor, wte: Tensor, source: string): void {
-  const same = lmHead.shape.length === 2 && lmHead.shape[0] === wte.shape[0] && lmHead.shape[1] === wte.shape[1] && lmHead.data.every((v, i) => v === wte.data[i]);
-  if (!same) throw new CheckpointError(`${source}: lm_head.weight differs from wte.weight, but GPT-2 ties them`);
+  for (let i = 0; i < wte.data.length; i++) {
+    if (lmHead.data[i] !== wte.data[i]) throw new CheckpointError(`${source}: lm_head.weight differs from wte.weight, but GPT-2 ties them`);
+  }
 }
 
 /** Weights held in memory, e.g. built by code; checked like a checkpoint. */
 export function weightsFromRecord(config: Gpt2Config, tensors: Record<string, Tensor>, source = 'weights'): Gpt2Weights {
-  return weightsFromTensors(config, Object.entries(tensors).map(([n, t]) => [n, () => t]), source);
+  const named = Object.entries(tensors).map(([n, t]): [string, TensorSource] => [n, { shape: t.shape, float: t.dtype !== 'int32', load: () => t }]);
+  return weightsFromTensors(config, named, source);
 }
 
-/** Loads `config.json` and `model.safetensors` from a checkpoint directory. */
+/** config.json is a few hundred bytes; anything past this is not one. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
+/**
+ * Loads `config.json` and `model.safetensors` from a checkpoint directory. The safetensors header is
+ * checked against the config before any tensor is read, and tensors are read from the file one by one.
+ */
 export function loadCheckpoint(dir: string): Gpt2Weights {
   const configPath = join(dir, 'config.json');
   const modelPath = join(dir, 'model.safetensors');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: no such checkpoint directory`);
   for (const p of [configPath, modelPath]) if (!existsSync(p)) throw new CheckpointError(`${dir}: missing ${p.slice(dir.length + 1)}`);
-  let json: unknown;
+  const config = parseConfig(readConfigJson(configPath), configPath);
+  const file = openSafetensors(modelPath);
+  const named = file.names().map((n): [string, TensorSource] => {
+    const info = file.info(n);
+    return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n) }];
+  });
+  return { ...weightsFromTensors(config, named, modelPath), dir };
+}
+
+function readConfigJson(path: string): unknown {
+  const fail = (why: string): never => {
+    throw new CheckpointError(`${path}: ${why}`);
+  };
+  const { fd, size } = openRegularFile(path, fail);
   try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
+    if (size > MAX_CONFIG_BYTES) fail(`${size} bytes is too large for a config.json (at most ${MAX_CONFIG_BYTES})`);
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(readFileSync(fd)); // a BOM stays, and JSON refuses it
+    return JSON.parse(text);
   } catch (e) {
-    throw new CheckpointError(`${configPath}: not valid JSON (${(e as Error).message})`);
-  }
-  const config = parseConfig(json, configPath);
-  try {
-    const file = readSafetensors(readFileSync(modelPath), modelPath);
-    return { ...weightsFromTensors(config, file.names().map((n) => [n, () => file.get(n)]), modelPath), dir };
-  } catch (e) {
-    if (e instanceof Gpt2SpecError) throw e;
-    throw new CheckpointError(`${modelPath}: ${(e as Error).message}`);
+    if (e instanceof CheckpointError) throw e;
+    return fail(`not valid JSON (${oneLine((e as Error).message)})`);
+  } finally {
+    closeSync(fd);
   }
 }

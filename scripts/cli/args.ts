@@ -1,4 +1,6 @@
 /** A small flag parser: --name value, --name=value, repeated flags, and one clear UsageError for anything else. */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -63,3 +65,23 @@ export function formatHelp(usage: string, description: string, specs: readonly F
 export const str = (f: Flags, name: string): string | undefined => f[name] as string | undefined;
 export const num = (f: Flags, name: string): number | undefined => f[name] as number | undefined;
 export const list = (f: Flags, name: string): string[] => (f[name] as string[] | undefined) ?? [];
+
+/** An output file's path checked before any work is done: a report that cannot be written is a usage error, not a crash at the end. */
+export function checkWritable(path: string, flag: string): void {
+  const folder = dirname(resolve(path));
+  try {
+    accessSync(folder, constants.W_OK);
+  } catch {
+    throw new UsageError(`--${flag} ${path}: cannot be written (${folder} is not a writable folder)`);
+  }
+  if (existsSync(path) && (statSync(path).isDirectory() || !isWritable(path))) throw new UsageError(`--${flag} ${path}: cannot be written (a folder, or read-only)`);
+}
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

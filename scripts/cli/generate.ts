@@ -54,8 +54,9 @@ export async function generate(argv: string[]): Promise<number> {
   if (!weightsDir === !model) throw new UsageError('give either --weights DIR or --model NAME');
   let dir = weightsDir;
   if (model) {
-    const info = loadManifest().models[model];
-    if (!info) throw new UsageError(`no fixture model '${model}': the shipped ones are ${Object.keys(loadManifest().models).join(', ')}`);
+    const models = loadManifest().models;
+    const info = Object.hasOwn(models, model) ? models[model] : undefined; // own names only: not __proto__ or toString
+    if (typeof info?.path !== 'string') throw new UsageError(`no fixture model '${model}': the shipped ones are ${Object.keys(models).join(', ')}`);
     dir = join(fixturesDir(), info.path);
   }
   if (str(flags, 'prompt') === undefined && str(flags, 'ids') === undefined) throw new UsageError('give the text to continue with --prompt TEXT (or --ids JSON)');

@@ -9,9 +9,10 @@ import { parseIds } from './inputs';
 const FLAGS: FlagSpec[] = [
   { name: 'tokenizer', type: 'string', value: 'NAME|PATH', help: 'a built-in tokenizer (reference, gpt-tokenizer) or an adapter module (default: reference)' },
   { name: 'allowed-special', type: 'string', value: 'none|all', help: "tokenize only: 'all' maps <|endoftext|> to 50256; 'none' (the default) keeps it as text" },
+  { name: 'replace-invalid', type: 'boolean', help: 'tokenize only: read bytes of standard input that are not UTF-8 as U+FFFD, instead of refusing them' },
 ];
 
-export const tokenizeHelp = () => formatHelp('gpt2-spec tokenize [--tokenizer NAME|PATH] [--allowed-special none|all] [TEXT]', 'Prints the token ids of TEXT (or of standard input) as a JSON array.', FLAGS);
+export const tokenizeHelp = () => formatHelp('gpt2-spec tokenize [--tokenizer NAME|PATH] [--allowed-special none|all] [--replace-invalid] [TEXT]', 'Prints the token ids of TEXT (or of standard input, which must be UTF-8) as a JSON array.', FLAGS);
 export const detokenizeHelp = () => formatHelp('gpt2-spec detokenize [--tokenizer NAME|PATH] [IDS]', 'Prints the text of a JSON array of token ids (or of standard input).', FLAGS.slice(0, 1));
 
 async function tokenizerOf(name: string | undefined): Promise<Gpt2Tokenizer> {
@@ -25,14 +26,30 @@ async function tokenizerOf(name: string | undefined): Promise<Gpt2Tokenizer> {
 
 const readStdin = () => readFileSync(0, 'utf8');
 
+/** Standard input as text: invalid UTF-8 is refused unless the user asks for U+FFFD in its place. A BOM stays, as text. */
+export function decodeInput(bytes: Uint8Array, replaceInvalid: boolean): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: !replaceInvalid, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new UsageError('standard input is not valid UTF-8; give --replace-invalid to read its invalid bytes as U+FFFD');
+  }
+}
+
 export async function tokenize(argv: string[]): Promise<number> {
   const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec tokenize');
   if (positional.length > 1) throw new UsageError('give one TEXT argument (quote it), or none to read standard input');
   const special = str(flags, 'allowed-special') ?? 'none';
   if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
   const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
-  const text = positional[0] ?? readStdin();
-  process.stdout.write(`${JSON.stringify(tokenizer.encode(text, { allowedSpecial: special }))}\n`);
+  const text = positional[0] ?? decodeInput(readFileSync(0), flags['replace-invalid'] === true);
+  let ids: number[];
+  try {
+    ids = tokenizer.encode(text, { allowedSpecial: special });
+  } catch (e) {
+    if (e instanceof Gpt2SpecError) throw new UsageError(e.message);
+    throw e;
+  }
+  process.stdout.write(`${JSON.stringify(ids)}\n`);
   return 0;
 }
 

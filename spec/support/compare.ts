@@ -30,6 +30,7 @@ export function unravel(index: number, shape: readonly number[]): number[] {
 export function compareTensors(actual: unknown, expected: Tensor, tol: Tolerance): Comparison {
   const fail = (problem: string): Comparison => ({ pass: false, maxAbsError: Infinity, maxRelError: Infinity, usage: Infinity, problem });
   if (!isTensor(actual)) return fail('the result is not a tensor (it needs dtype, shape and data of matching length)');
+  if ((actual.dtype === 'int32') !== (expected.dtype === 'int32')) return fail(`dtype ${actual.dtype} where the golden is ${expected.dtype}`);
   if (actual.shape.length !== expected.shape.length || actual.shape.some((d, i) => d !== expected.shape[i])) {
     return fail(`shape ${formatShape(actual.shape)} differs from the golden ${formatShape(expected.shape)}`);
   }

@@ -55,14 +55,17 @@ export function loadManifest(): Manifest {
   if (manifest) return manifest;
   const path = join(fixturesDir(), 'manifest.json');
   if (!existsSync(path)) throw new FixtureError(`${path}: no fixture manifest (run npm run fixtures:generate)`);
+  let parsed: Manifest;
   try {
-    manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
   } catch (e) {
     throw new FixtureError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  if (manifest.formatVersion !== 1) throw new FixtureError(`${path}: unsupported formatVersion ${String(manifest.formatVersion)}`);
-  const missing = (['generator', 'tolerances', 'models', 'cases', 'files'] as const).filter((k) => typeof manifest![k] !== 'object' || manifest![k] === null);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new FixtureError(`${path}: the manifest is not a JSON object`);
+  if (parsed.formatVersion !== 1) throw new FixtureError(`${path}: unsupported formatVersion ${String(parsed.formatVersion)}`);
+  const missing = (['generator', 'tolerances', 'models', 'cases', 'files'] as const).filter((k) => typeof parsed[k] !== 'object' || parsed[k] === null);
   if (missing.length > 0) throw new FixtureError(`${path}: the manifest lacks ${missing.join(', ')}`);
+  manifest = parsed; // kept only once it is known to be a manifest
   return manifest;
 }
 
