@@ -65,6 +65,26 @@ describeEachRunner('Self-attention: each position looks back at the positions be
         { numRuns: 15 },
       );
     });
+
+    // Real checkpoints score in the hundreds: exp overflows past 88.7 in float32 and past 709.8 in float64,
+    // so a softmax must subtract each row's max first (softmax(s) = softmax(s − max s)).
+    itWhenExposed(runner, 'trace.weights', { component: 'attention.weights', case: 'scaled random inputs' }, 'stays a finite distribution with exactly 0 on future positions when the input is scaled up to push the scores past exp’s overflow', async () => {
+      const r = await runner.on(c.info.model);
+      const D = c.config.nEmbd;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 2, max: Math.min(8, c.config.nPositions) }).chain((T) =>
+            fc.tuple(fc.constant(T), fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: T * D, maxLength: T * D })),
+          ),
+          fc.constantFrom(30, 300, 3000),
+          fc.integer({ min: 0, max: c.config.nLayer - 1 }),
+          async ([T, values], factor, layer) => {
+            expectCausalSimplex((await r.attention(float64([1, T, D], values.map((v) => v * factor)), layer, { trace: true })).trace!.weights!);
+          },
+        ),
+        { numRuns: 8 },
+      );
+    });
   });
 });
 
