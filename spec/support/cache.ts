@@ -6,6 +6,7 @@ import { expect } from '@jest/globals';
 import type { Gpt2Runner, KvCache, Tensor } from '../../runners/contract';
 import { ids } from '../../runners/tensor';
 import type { GoldenCase } from './fixtures';
+import { overrideMethods } from './override';
 
 /** The golden cache `{prefix}.{i}.key|value` of a case, e.g. prefix 'next.present'. */
 export function goldenCache(c: GoldenCase, prefix: string): KvCache {
@@ -58,6 +59,5 @@ export function rememberingLastCache(r: Gpt2Runner): { runner: Gpt2Runner; last:
     last = out.present;
     return out;
   };
-  const runner = new Proxy(r, { get: (target, key) => (key === 'forward' ? forward : Reflect.get(target, key)) });
-  return { runner, last: () => last };
+  return { runner: overrideMethods(r, { forward }), last: () => last };
 }
