@@ -122,7 +122,7 @@ function summary(m: KillMatrix): string[] {
 /** The matrix as the generated docs page. */
 export function renderKillMatrixMarkdown(m: KillMatrix, command: string): string {
   const cell = (r: KillRow | undefined) =>
-    !r ? '' : r.status === 'killed' ? `${fmt(r.usage)} (${fmt(r.margin)}×)` : `${r.status === 'undetectable' ? 'undetectable' : '**survived**'}: effect ≤ ${fmt(r.effect)} of a tolerance, usage ${fmt(r.usage)}${r.mutant.undetectable?.[r.precision] ? `; ${r.mutant.undetectable[r.precision]}` : ''}`;
+    !r ? '' : r.status === 'killed' ? `${fmt(r.usage)}${Number.isFinite(r.margin) ? ` (${fmt(r.margin)}×)` : ''}` : `${r.status === 'undetectable' ? 'undetectable' : '**survived**'}: effect ≤ ${fmt(r.effect)} of a tolerance, usage ${fmt(r.usage)}${r.mutant.undetectable?.[r.precision] ? `; ${r.mutant.undetectable[r.precision]}` : ''}`;
   const first = (r: KillRow | undefined) => (r?.killedBy ? `\`${r.killedBy.replace(/\|/g, '\\|')}\`` : '');
   const lines = [
     '# The mutation catalogue',
