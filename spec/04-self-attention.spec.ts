@@ -54,15 +54,31 @@ describeEachRunner('Self-attention: each position looks back at the positions be
       const D = c.config.nEmbd;
       await fc.assert(
         fc.asyncProperty(
-          fc.integer({ min: 1, max: Math.min(12, c.config.nPositions) }).chain((T) =>
-            fc.tuple(fc.constant(T), fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: T * D, maxLength: T * D })),
-          ),
+          sequences(1, Math.min(12, c.config.nPositions), D, 4),
           fc.integer({ min: 0, max: c.config.nLayer - 1 }),
           async ([T, values], layer) => {
             expectCausalSimplex((await r.attention(float64([1, T, D], values), layer, { trace: true })).trace!.weights!);
           },
         ),
         { numRuns: 15 },
+      );
+    });
+
+    // Real checkpoints score in the hundreds: exp overflows past 88.7 in float32 and past 709.8 in float64,
+    // so a softmax must subtract each row's max first (softmax(s) = softmax(s − max s)).
+    itWhenExposed(runner, 'trace.weights', { component: 'attention.weights', case: 'scaled random inputs' }, 'stays a finite distribution with exactly 0 on future positions when the input is scaled up to push the scores past exp’s overflow', async () => {
+      const r = await runner.on(c.info.model);
+      const D = c.config.nEmbd;
+      await fc.assert(
+        fc.asyncProperty(
+          sequences(2, Math.min(8, c.config.nPositions), D, 1),
+          fc.constantFrom(30, 300, 3000),
+          fc.integer({ min: 0, max: c.config.nLayer - 1 }),
+          async ([T, values], factor, layer) => {
+            expectCausalSimplex((await r.attention(float64([1, T, D], values.map((v) => v * factor)), layer, { trace: true })).trace!.weights!);
+          },
+        ),
+        { numRuns: 8 },
       );
     });
   });
@@ -103,6 +119,13 @@ describeEachRunner('Self-attention is causal, and keeps the sequences of a batch
     });
   });
 });
+
+/** A length T in minT..maxT and T·D values in ±range: the input [1,T,D] of one attention call. */
+function sequences(minT: number, maxT: number, D: number, range: number) {
+  return fc.integer({ min: minT, max: maxT }).chain((T) =>
+    fc.tuple(fc.constant(T), fc.array(fc.double({ min: -range, max: range, noNaN: true }), { minLength: T * D, maxLength: T * D })),
+  );
+}
 
 /** Rows of [B,H,T,T] weights sum to 1, are ≥ 0, and are exactly 0 above the diagonal. */
 function expectCausalSimplex(w: Tensor): void {

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { KvCache } from '../runners/contract';
 import { generateGreedy, greedyNext } from '../runners/generate';
 import { ids } from '../runners/tensor';
+import { expectCacheToMatch, forwardInCalls, goldenCache, rememberingLastCache } from './support/cache';
 import { cheapestCase, positions, rowsOf } from './support/goldens';
 import { describeEachRunner } from './support/runners';
 
@@ -35,11 +36,19 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
         expect(logits).toMatchGolden(c.get('next.logits'), { tensor: 'next.logits', component: 'forward.logits', runner: runner.name, case: c.id });
       });
 
-      it(`continues the prompt greedily with the cache, token for token like the reference`, async () => {
+      it('returns the cache of the prompt followed by the next token after the cached step: the past first, nothing dropped', async () => {
         const r = await runner.on(c.info.model);
+        const { present } = await runner.forwardOf(c);
+        const after = (await r.forward(c.get('next.input_ids'), present)).present;
+        expectCacheToMatch(after, goldenCache(c, 'next.present'), { name: 'next.present', runner: runner.name, case: c.id });
+      });
+
+      it(`continues the prompt greedily with the cache, token for token like the reference, and ends with the reference's cache`, async () => {
+        const r = rememberingLastCache(await runner.on(c.info.model));
         const golden = rowsOf(c.get('generate.output_ids'));
-        const generated = await generateGreedy(r, rowsOf(c.get('input_ids')), golden[0]!.length - c.info.tokens);
+        const generated = await generateGreedy(r.runner, rowsOf(c.get('input_ids')), golden[0]!.length - c.info.tokens);
         expect(generated).toEqualGoldenIds(golden, { tensor: 'generate.output_ids', component: 'generation', runner: runner.name, case: c.id });
+        expectCacheToMatch(r.last()!, goldenCache(c, 'generate.present'), { name: 'generate.present', runner: runner.name, case: c.id });
       });
     });
   }
@@ -60,6 +69,26 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
           expect(cached).toMatchGolden(positions(whole, split, split + n), { tensor: 'logits with cache vs without', component: 'forward.logits', runner: runner.name, case: `${c.id} split ${split}+${n}` });
         }),
         { numRuns: 6 },
+      );
+    });
+  });
+
+  describe('a sequence may be fed in any number of calls', () => {
+    const c = cheapestCase(runner.forwardCases(), (x) => x.info.tokens >= 8 && x.info.batch === 1);
+    it('split into 1 to 4 consecutive calls of any lengths, multi-token calls after a cache included, it gives the logits and the final cache of one call', async () => {
+      const r = await runner.on(c.info.model);
+      const sequence = Array.from(c.get('input_ids').data);
+      const whole = await r.forward(ids([sequence]));
+      const cuts = fc.uniqueArray(fc.integer({ min: 1, max: sequence.length - 1 }), { maxLength: 3 }).map((a) => a.sort((x, y) => x - y));
+      await fc.assert(
+        fc.asyncProperty(cuts, async (at) => {
+          const split = await forwardInCalls(r, sequence, at);
+          const where = { runner: runner.name, case: `${c.id} cut at [${at.join(',')}]` };
+          expect(split.logits).toMatchGolden(whole.logits, { tensor: 'logits in calls vs one call', component: 'forward.logits', ...where });
+          expectCacheToMatch(split.present, whole.present, { name: 'present in calls vs one call', ...where });
+        }),
+        // A prompt, a cached single token, then a cached multi-token call, always: a reordered cache shows only there.
+        { numRuns: 6, examples: [[[sequence.length - 3, sequence.length - 2]]] },
       );
     });
   });

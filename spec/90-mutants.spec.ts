@@ -1,48 +1,61 @@
 /**
- * The spec can fail. Each mutant runner is the reference with one planted bug; the spec of the
- * building block it breaks must fail it, by name, while the same spec passes the reference.
+ * The spec can fail. Each mutant of the catalogue (spec/support/mutants/catalogue.ts) is the reference with one
+ * realistic bug, in float64 and in float32; the spec must fail every one it can detect, by a comparison, while the
+ * same rows pass the correct runner of each precision. One child run, each mutant on its cheapest killing row
+ * (cheapest-kills.json, written by `gpt2-spec mutants --kills`); the whole kill matrix is docs/mutants.md.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mutantTargets, type MutantName } from './support/mutants/mutants';
-import { runJest, type JestRun } from './support/run-jest';
+import { correctAdapter, fixturesWith, mutantAdapter, SMALL_MODELS } from './support/mutants/adapters';
+import { CORRECT_RUNNER, MUTANTS, mutantRunnerName, PRECISIONS } from './support/mutants/catalogue';
+import { RUNNER_TAG } from './support/mutants/kill-matrix';
+import { runJest, type JestAssertion, type JestRun } from './support/run-jest';
+import { tempDir } from './support/temp';
 
-const names = Object.keys(mutantTargets) as MutantName[];
-const targets = [...new Set(Object.values(mutantTargets))];
-const adapters = names.map((m) => join('spec/support/mutants', `${m}.ts`));
+const kills = JSON.parse(readFileSync(join(__dirname, 'support/mutants/cheapest-kills.json'), 'utf8')) as Record<string, { file: string; test: string }>;
+const detectable = MUTANTS.flatMap((m) => PRECISIONS.filter((p) => !m.undetectable?.[p]).map((p) => ({ m, p, row: kills[`${m.name}/${p}`] })));
+const planned = detectable.filter((x) => x.row !== undefined).map((x) => ({ ...x, row: x.row! }));
 
-describe('The spec catches planted bugs', () => {
-  let run: JestRun;
-  const failedIn = (file: string, runner: string) =>
-    run.files.filter((f) => f.name.endsWith(file)).flatMap((f) => f.assertionResults).filter((a) => a.status === 'failed' && a.fullName.includes(`[${runner}]`));
-  const passedIn = (file: string, runner: string) =>
-    run.files.filter((f) => f.name.endsWith(file)).flatMap((f) => f.assertionResults).filter((a) => a.status === 'passed' && a.fullName.includes(`[${runner}]`));
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const nameFor = (test: string, runner: string) => test.replace(RUNNER_TAG, `[${runner}]`);
+const patternFor = (test: string, runner: string) => escape(nameFor(test, runner));
 
-  // One child run: the reference and all the mutants, over the spec files of the building blocks they break,
-  // on the small-vocabulary model's cases (each bug shows on every case; these are the quick ones).
-  beforeAll(() => {
-    run = runJest(targets, { GPT2_SPEC_RUNNERS: ['reference', ...adapters].join(',') }, 'gpt2-mini/');
-  }, 180_000);
+// What a mutant must fail by: a comparison with a golden or an invariant the spec states, never a crash of its own.
+const BY_A_CHECK = /outside tolerance|differs from the golden|ids match|position \d+: got|Property failed|not a probability|exactly 0|sum to|(TokenId|SequenceTooLong|CacheShape|Shape)Error|Expected/;
 
-  it('runs the spec files of the broken building blocks over the reference and every mutant', () => {
-    expect(run.files.map((f) => f.name).sort()).toEqual(targets.map((t) => join(process.cwd(), t)).sort());
+describe('The spec catches realistic bugs: the mutation catalogue', () => {
+  it('knows the cheapest killing row of every detectable mutant at both precisions (gpt2-spec mutants --kills spec/support/mutants/cheapest-kills.json)', () => {
+    expect(detectable.filter((x) => !x.row).map((x) => `${x.m.name}/${x.p}`)).toEqual([]);
+    expect(MUTANTS.length).toBeGreaterThanOrEqual(30);
   });
 
-  for (const m of names) {
-    it(`fails the mutant "${m}" on its own building block (${mutantTargets[m].replace('spec/', '')})`, () => {
-      expect(run).toBeDefined();
-      const failures = failedIn(mutantTargets[m], `mutant:${m}`);
-      expect(failures.length).toBeGreaterThan(0);
-      // A comparison that failed, or a typed error of the contract: not just any crash.
-      expect(failures.map((f) => f.failureMessages.join('\n')).join('\n')).toMatch(/outside tolerance|differs from the golden|(TokenId|SequenceTooLong|CacheShape|Shape)Error/);
+  let run: JestRun;
+  const tests = () => run.files.flatMap((f) => f.assertionResults);
+  const outcome = (test: string, runner: string): JestAssertion | undefined => tests().find((a) => a.fullName === nameFor(test, runner));
+  const rows = [...new Set(planned.map((x) => x.row.test))];
+
+  beforeAll(() => {
+    const dir = tempDir('gpt2-spec-mutants-');
+    const runners = [...PRECISIONS.map((p) => correctAdapter(dir, p)), ...planned.map((x) => mutantAdapter(dir, x.m.name, x.p))];
+    const pattern = [
+      ...planned.map((x) => patternFor(x.row.test, mutantRunnerName(x.m.name, x.p))),
+      ...rows.flatMap((t) => PRECISIONS.map((p) => patternFor(t, CORRECT_RUNNER[p]))),
+    ].join('|');
+    const files = [...new Set(planned.map((x) => x.row.file))];
+    run = runJest(files, { GPT2_SPEC_RUNNERS: runners.join(','), GPT2_SPEC_FIXTURES: fixturesWith(SMALL_MODELS, dir) }, `^(${pattern})$`);
+  }, 180_000);
+
+  for (const { m, p, row } of planned) {
+    it(`fails ${m.name} in ${p} (${m.bug}) on ${row.file.replace('spec/', '')}`, () => {
+      const a = outcome(row.test, mutantRunnerName(m.name, p));
+      expect(a?.status).toBe('failed');
+      expect(a!.failureMessages.join('\n')).toMatch(BY_A_CHECK);
     });
   }
 
-  it('passes the unmutated reference on the same spec files', () => {
-    expect(run).toBeDefined();
-    for (const file of targets) {
-      expect(failedIn(file, 'reference')).toEqual([]);
-      expect(passedIn(file, 'reference').length).toBeGreaterThan(0);
-    }
+  it('passes the correct runner of each precision on every one of those rows', () => {
+    const notPassed = rows.flatMap((t) => PRECISIONS.map((p) => CORRECT_RUNNER[p]).filter((r) => outcome(t, r)?.status !== 'passed').map((r) => nameFor(t, r)));
+    expect(notPassed).toEqual([]);
   });
 });

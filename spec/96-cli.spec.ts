@@ -9,6 +9,7 @@ import { packageRoot } from '../runners/paths';
 import { cases, openCase } from './support/fixtures';
 import { rowsOf } from './support/goldens';
 import { cli as runCli } from './support/cli';
+import { mutantAdapter } from './support/mutants/adapters';
 import { tempDir } from './support/temp';
 
 const root = packageRoot();
@@ -96,6 +97,19 @@ describe('The gpt2-spec command', () => {
     expect(r.stdout).toMatch(/planted-bug-layer-1: first leaves tolerance at mlp\.output in layer 1/);
     expect(r.stdout).toMatch(/reference: within tolerance at every step/);
     expect(r.stderr).toMatch(/\[\d+\/\d+\] h\.0\.mlp\.output: ok/);
+  });
+
+  it('walks the KV cache in compare: a prefill and cached calls, a multi-token one among them, naming the first that leaves tolerance', () => {
+    const dir = tempDir('gpt2-spec-cli-');
+    const restart = mutantAdapter(dir, 'positions-ignore-past', 'float64');
+    const reorder = mutantAdapter(dir, 'cache-new-before-past', 'float64');
+    const r = cli(['compare', '--weights', 'fixtures/models/gpt2-mini', '--ids', '[1, 2, 3, 4, 5, 6]', '--runner', restart, '--runner', reorder]);
+    expect(r.code).toBe(1);
+    // Every component is right without a cache; the positions go wrong at the first cached call.
+    expect(r.stdout).toMatch(/positions-ignore-past\/float64: first leaves tolerance at forward\.logits \(cached call 1 of tokens 2\.\.2: logits/);
+    // A single-token call sees every key, so its logits are right; the cache it returns is not.
+    expect(r.stdout).toMatch(/cache-new-before-past\/float64: first leaves tolerance at forward\.present \(cached call 1 of tokens 2\.\.2: the cache it returns/);
+    expect(r.stderr).toMatch(/cached call 3 of tokens 4\.\.5: logits: OUTSIDE/);
   });
 
   it('fails a broken adapter in check, naming the broken components and still reporting the others', () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { HtmlSources } from '../scripts/report/html';
 import { renderHtml } from '../scripts/report/html';
+import { weightColour } from '../scripts/report/html-attention';
 import type { FixtureAccess, TensorLike, TokenDecoder } from '../scripts/report/html-sources';
 import { buildReport, COMPONENT_ORDER, type ProbeState, type Report, type ResultEntry, type TestOutcome } from '../scripts/report/model';
 
@@ -272,6 +273,36 @@ describe('The attention weights of each head are drawn as heatmaps, the golden b
     expect(render()).toMatch(/<pattern id="gs-masked"/);
     expect(attention).toContain('every row sums to 1');
     expect(attention).toContain('Row sums of the golden weights: 1 within');
+  });
+
+  it("draws a runner's actual weights above the diagonal: a weight that is not 0 is coloured, outlined and flagged; the hatch marks exact zeros only", () => {
+    // No causal mask: row i spreads evenly over all T tokens, so every cell above the diagonal has weight 1/T.
+    const unmasked = { shape: [1, H, T, T], data: Array.from({ length: H * T * T }, () => 1 / T) };
+    const leaky: ResultEntry = { ...pass('leaky', 'attention.weights', 9), status: 'fail', tensor: 'h.0.attn.weights', sample: unmasked };
+    const html = renderHtml(buildReport([...records(), leaky], [...probe, { id: 'leaky', name: 'leaky', status: 'available', notExposed: [] }], tests), sources());
+    const attention = section(html, 'attention');
+    const svg = attention.slice(attention.indexOf('aria-label="leaky&#39;s attention weights, layer 0, head 0"'));
+    const first = svg.slice(0, svg.indexOf('</svg>'));
+    expect(count(first, 'class="leak"')).toBe((T * (T - 1)) / 2);
+    expect(first).not.toContain('class="masked"');
+    expect(first).toContain(`fill="${weightColour(1 / T)}" class="leak"`);
+    expect(svg).toContain(`${(T * (T - 1)) / 2} weights above the diagonal not 0 (largest 2.5e-1)`);
+    // The golden's exact zeros keep their hatch, and nothing of it is flagged.
+    const golden = attention.slice(attention.indexOf('aria-label="golden attention weights, layer 0, head 0"'));
+    expect(golden.slice(0, golden.indexOf('</svg>'))).toContain('class="masked"');
+    expect(count(section(render(), 'attention'), 'leak')).toBe(0);
+  });
+
+  it('hatches, cell by cell, the exact zeros above the diagonal of a runner whose other future weights are not 0', () => {
+    const partly = weights();
+    partly.data[0 * T + T - 1] = 0.5; // head 0: query 0 looks at the last token
+    const leaky: ResultEntry = { ...pass('leaky', 'attention.weights', 9), status: 'fail', tensor: 'h.0.attn.weights', sample: partly };
+    const html = renderHtml(buildReport([...records(), leaky], [...probe, { id: 'leaky', name: 'leaky', status: 'available', notExposed: [] }], tests), sources());
+    const svg = section(html, 'attention').split('aria-label="leaky&#39;s attention weights, layer 0, head 0"')[1]!;
+    const first = svg.slice(0, svg.indexOf('</svg>'));
+    expect(count(first, 'class="leak"')).toBe(1);
+    expect(count(first, '<rect class="masked"')).toBe((T * (T - 1)) / 2 - 1);
+    expect(svg).toContain('1 weight above the diagonal not 0 (largest 5.0e-1)');
   });
 
   it('says so, and draws none, when no runner kept its attention weights', () => {

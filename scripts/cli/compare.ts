@@ -2,12 +2,13 @@
  * `gpt2-spec compare`: the differential mode, for checkpoints without shipped goldens. The float64
  * reference and each runner get the same inputs, component by component in data-flow order, each
  * component fed the reference's output of the stage before (as the spec feeds goldens), and the
- * first component and layer where a runner leaves tolerance is named.
+ * first component and layer where a runner leaves tolerance is named. Then a walk through the KV cache: a
+ * prefill and cached calls, a multi-token one among them, each runner on its own cache.
  */
-import type { Gpt2Runner, LayerNormSite, Tensor } from '../../runners/contract';
+import type { Gpt2Runner, KvCache, LayerNormSite, Tensor } from '../../runners/contract';
 import { ReferenceRunner } from '../../runners/reference/runner';
 import { runnerSource, selectedRunnerIds } from '../../runners/registry';
-import { ids as idsTensor } from '../../runners/tensor';
+import { ids as idsTensor, tensor } from '../../runners/tensor';
 import { compareTensors, describeComparison } from '../../spec/support/compare';
 import { tolerance } from '../../spec/support/fixtures';
 import { formatHelp, list, parseArgs, str, UsageError, type FlagSpec } from './args';
@@ -69,7 +70,43 @@ async function planSteps(reference: Gpt2Runner, nLayer: number, input: Tensor): 
   const lnf = await add({ component: 'layer_norm', tensor: 'ln_f.output', run: (r) => r.layerNorm(last, 'ln_f') });
   await add({ component: 'lm_head', tensor: 'logits', run: (r) => r.lmHead(lnf) });
   await add({ component: 'forward.logits', tensor: 'logits (whole forward)', run: async (r) => (await r.forward(input)).logits });
+  for (const step of cacheWalk(input)) await add(step);
   return { steps, expected };
+}
+
+/**
+ * The cache walk: the prompt fed as a prefill, then cached calls of one token, one token and the rest (a
+ * multi-token call after a cache), each runner on its own cache. Each call's logits and returned cache are steps.
+ */
+function cacheWalk(input: Tensor): Step[] {
+  const ids = Array.from(input.data);
+  const prefill = Math.max(1, ids.length - 4);
+  const cuts = [0, prefill, ...[prefill + 1, prefill + 2].filter((c) => c < ids.length), ids.length].filter((c, k, a) => k === 0 || c > a[k - 1]!);
+  const calls = new WeakMap<Gpt2Runner, Map<number, Promise<{ logits: Tensor; present: KvCache }>>>();
+  const call = (r: Gpt2Runner, k: number): Promise<{ logits: Tensor; present: KvCache }> => {
+    const byCall = calls.get(r) ?? new Map();
+    calls.set(r, byCall);
+    if (!byCall.has(k)) {
+      const past = k === 0 ? Promise.resolve(undefined) : call(r, k - 1).then((o) => o.present);
+      byCall.set(k, past.then((p) => r.forward(idsTensor([ids.slice(cuts[k], cuts[k + 1])]), p)));
+    }
+    return byCall.get(k)!;
+  };
+  const steps: Step[] = [];
+  for (let k = 0; k + 1 < cuts.length; k++) {
+    const what = `${k === 0 ? 'prefill' : `cached call ${k}`} of tokens ${cuts[k]}..${cuts[k + 1]! - 1}`;
+    steps.push({ component: 'forward.logits', tensor: `${what}: logits`, run: async (r) => (await call(r, k)).logits });
+    steps.push({ component: 'forward.present', tensor: `${what}: the cache it returns`, run: async (r) => flatCache((await call(r, k)).present) });
+  }
+  return steps;
+}
+
+/** A cache's keys and values of every layer as one tensor [2, nLayer, ...], to compare in one step. */
+function flatCache(c: KvCache): Tensor {
+  const parts = [...c.keys, ...c.values];
+  const data = new Float64Array(parts.reduce((n, t) => n + t.data.length, 0));
+  parts.reduce((at, t) => (data.set(t.data, at), at + t.data.length), 0);
+  return tensor(parts[0]?.dtype ?? 'float64', [2, c.keys.length, ...(parts[0]?.shape ?? [0])], data); // a ShapeError when the layers differ
 }
 
 /** Runs every step on one runner, with a progress line each: where it first leaves tolerance, if it does, and how many steps it does not expose. */

@@ -8,11 +8,13 @@ import { check, checkHelp } from './check';
 import { compare, compareHelp } from './compare';
 import { fixtures, fixturesHelp } from './fixtures';
 import { generate, generateHelp } from './generate';
+import { mutants, mutantsHelp } from './mutants';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp } from './tokenize';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: () => string; summary: string }> = {
   check: { run: check, help: checkHelp, summary: 'check runners and tokenizers against the golden fixtures, building block by building block' },
   compare: { run: compare, help: compareHelp, summary: 'compare runners with the float64 reference on any checkpoint, and name where they diverge' },
+  mutants: { run: mutants, help: mutantsHelp, summary: 'run the spec on the catalogue of planted bugs and print the kill matrix' },
   generate: { run: generate, help: generateHelp, summary: 'continue a prompt with a runner, token by token' },
   tokenize: { run: tokenize, help: tokenizeHelp, summary: 'text to token ids (a JSON array)' },
   detokenize: { run: detokenize, help: detokenizeHelp, summary: 'token ids to text' },

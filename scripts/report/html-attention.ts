@@ -157,6 +157,7 @@ function heatmapSvg(m: number[][], o: HeatmapOptions): string {
   // Room on the right for the last column label, which leans over to the right.
   const width = left + n * cell + Math.max(4, Math.ceil(longest * font * 0.5) - cell / 2);
   const height = top + n * cell + 2;
+  const leaks = futureWeights(m);
   const parts: string[] = [];
   parts.push(`<svg class="hm" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(o.title)}"><title>${esc(o.title)}</title>`);
   // Column labels (the keys) along the top, slanted; row labels (the queries) on the left.
@@ -172,15 +173,21 @@ function heatmapSvg(m: number[][], o: HeatmapOptions): string {
       const x = left + j * cell;
       const y = top + i * cell;
       const v = m[i]![j]!;
-      if (j > i) continue; // masked: drawn below as one hatched staircase
-      const tip = n <= 12 ? `<title>${esc(`${o.labels[i]} → ${o.labels[j]}: ${v.toFixed(4)}`)}</title>` : '';
-      parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${weightColour(v)}">${tip}</rect>`);
+      if (j > i && v === 0) {
+        // Exactly 0 above the diagonal: masked, drawn as one hatched staircase below when every such cell is.
+        if (leaks.length > 0) parts.push(`<rect class="masked" x="${x}" y="${y}" width="${cell}" height="${cell}" fill="url(#gs-masked)"/>`);
+        continue;
+      }
+      const leak = j > i;
+      const tip = n <= 12 || leak ? `<title>${esc(`${o.labels[i]} → ${o.labels[j]}: ${v.toFixed(4)}${leak ? ' — a later token, which should have weight exactly 0' : ''}`)}</title>` : '';
+      const outline = leak ? ' class="leak" stroke="#d1242f" stroke-width="2"' : '';
+      parts.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${weightColour(v)}"${outline}>${tip}</rect>`);
       if (showValues) {
         parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 3}" font-size="8" text-anchor="middle" fill="${v > 0.55 ? '#fff' : '#123'}">${v.toFixed(2).replace(/^0\./, '.')}</text>`);
       }
     }
   }
-  if (n > 1) {
+  if (n > 1 && leaks.length === 0) {
     // The cells above the diagonal (key after query) as one staircase: (1,0) → (n,0) → (n,n-1) → (n-1,n-1) → (n-1,n-2) → … → (1,1), in cells.
     const pts: [number, number][] = [[1, 0], [n, 0], [n, n - 1]];
     for (let k = n - 1; k >= 1; k--) pts.push([k, k], [k, k - 1]);
@@ -188,7 +195,16 @@ function heatmapSvg(m: number[][], o: HeatmapOptions): string {
     parts.push(`<path class="masked" d="${d}Z" fill="url(#gs-masked)"><title>masked: a token may not look at later tokens</title></path>`);
   }
   parts.push(`<rect x="${left}" y="${top}" width="${n * cell}" height="${n * cell}" fill="none" stroke="#8a94a0" stroke-width="1"/></svg>`);
+  if (leaks.length > 0) {
+    const largest = Math.max(...leaks.map(Math.abs));
+    parts.push(`<div class="leak-note">${leaks.length} weight${leaks.length === 1 ? '' : 's'} above the diagonal not 0 (largest ${esc(sci(largest))}): this runner's tokens look at later tokens</div>`);
+  }
   return parts.join('');
+}
+
+/** The weights above the diagonal (a query's later keys) that are not exactly 0: a broken causal mask. */
+function futureWeights(m: number[][]): number[] {
+  return m.flatMap((row, i) => row.filter((v, j) => j > i && v !== 0));
 }
 
 /** The largest |row sum − 1| over rows 0..n-1 of every head (batch row 0). */
@@ -219,7 +235,8 @@ function maxDiff(a: TensorLike, g: TensorLike): number | string {
 function legend(): string {
   const stops = [0, 0.25, 0.5, 0.75, 1].map((v) => `${weightColour(v)} ${v * 100}%`).join(', ');
   return `<div class="hm-legend"><span>weight 0</span><span class="ramp" style="background:linear-gradient(90deg, ${stops})"></span><span>1</span>
-<span class="masked-swatch"><svg width="22" height="14" aria-hidden="true"><rect width="22" height="14" fill="url(#gs-masked)" stroke="#8a94a0"/></svg> masked: a later token, which a token may not look at (its weight is exactly 0)</span></div>`;
+<span class="masked-swatch"><svg width="22" height="14" aria-hidden="true"><rect width="22" height="14" fill="url(#gs-masked)" stroke="#8a94a0"/></svg> masked: a later token, which a token may not look at (its weight is exactly 0)</span>
+<span class="masked-swatch"><svg width="22" height="14" aria-hidden="true"><rect width="22" height="14" fill="#c6dbef" stroke="#d1242f" stroke-width="2"/></svg> a later token with a weight that is not 0 (a broken mask), drawn in its colour</span></div>`;
 }
 
 function layerTable(ac: AttentionCase, layer: number, golden: TensorLike | undefined, labels: string[], n: number): string {
@@ -315,7 +332,7 @@ export function renderCaseSections(results: readonly SampledResult[], sources: H
 
   const parts: string[] = [];
   parts.push(
-    `<p>Attention lets each token gather information from the tokens before it. For each head, row <i>i</i> is the query token and column <i>j</i> a key token; the colour is how much token <i>i</i> attends to token <i>j</i>. The weights come from a softmax, so <b>every row sums to 1</b>; a token may not look at later tokens, so the cells above the diagonal are masked (hatched, exactly 0). Case <code>${esc(ac.id)}</code>${(any.shape[0] ?? 1) > 1 ? ', batch row 0' : ''}; the golden weights on the left, each runner's beside them: a correct runner's picture is indistinguishable from the golden one.</p>`,
+    `<p>Attention lets each token gather information from the tokens before it. For each head, row <i>i</i> is the query token and column <i>j</i> a key token; the colour is how much token <i>i</i> attends to token <i>j</i>. The weights come from a softmax, so <b>every row sums to 1</b>; a token may not look at later tokens, so the cells above the diagonal must be exactly 0: they are hatched where they are, and a weight there that is not 0 is drawn in its colour, outlined in red and counted under the heatmap. Case <code>${esc(ac.id)}</code>${(any.shape[0] ?? 1) > 1 ? ', batch row 0' : ''}; the golden weights on the left, each runner's beside them: a correct runner's picture is indistinguishable from the golden one.</p>`,
   );
   const g0 = goldenTensor(ac.layers[0]!);
   if (g0) parts.push(`<p class="small">Row sums of the golden weights: 1 within ${esc(sci(rowSumDeviation(g0)))}.</p>`);

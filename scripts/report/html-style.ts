@@ -82,6 +82,7 @@ svg.hm .hm-lab { fill: #34404c; font-family: ui-monospace, Menlo, Consolas, mono
 .hm-legend { display: flex; align-items: center; gap: 8px; font-size: 12px; color: var(--muted); margin: 6px 0; flex-wrap: wrap; }
 .hm-legend .ramp { display: inline-block; width: 160px; height: 12px; border: 1px solid #8a94a0; }
 .hm-legend .masked-swatch { display: inline-flex; align-items: center; gap: 6px; margin-left: 18px; }
+.leak-note { color: #d1242f; font-size: 12px; font-weight: 600; max-width: 220px; }
 ul.problems { padding-left: 18px; margin: 4px 0; }
 .problem-group { margin: 10px 0 14px; }
 .problem-group details { margin-left: 18px; }

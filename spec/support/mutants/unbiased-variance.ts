@@ -1,4 +1,0 @@
-// An adapter module for GPT2_SPEC_RUNNERS: the reference runner with one planted bug (see mutants.ts).
-import { mutants } from './mutants';
-
-export default mutants['unbiased-variance'];
