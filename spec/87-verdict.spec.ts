@@ -120,6 +120,36 @@ describe('The verdict', () => {
     });
   });
 
+  describe('of compare counts the runners that ran', () => {
+    const tiny = ['compare', '--weights', join(root, 'fixtures/models/gpt2-tiny'), '--ids', '[464, 3797]'];
+
+    it('lists a runner that cannot run the checkpoint as unavailable, and lets the others decide: exit 0', () => {
+      const r = cli([...tiny, '--runner', 'onnx-external', '--runner', 'onnx']);
+      expect(r.stdout).toMatch(/^onnx-external: unavailable: NotExposedError/m);
+      expect(r.stdout).toMatch(/^onnx: within tolerance at every step/m);
+      expect(r.code).toBe(0);
+    });
+
+    it('exits 2 when no runner could run the checkpoint', () => {
+      const r = cli([...tiny, '--runner', 'onnx-external']);
+      expect(r.stderr).toMatch(/no runner could run this checkpoint/);
+      expect(r.code).toBe(2);
+    });
+
+    it('calls a runner that exposes nothing "nothing compared", and exits 1', () => {
+      const r = cli([...tiny, '--runner', adapter('exposes-nothing')]);
+      expect(r.stdout).toMatch(/^exposes-nothing: nothing compared/m);
+      expect(r.code).toBe(1);
+    });
+
+    it('reports a throw that is not an Error as such, and still compares the next runner', () => {
+      const r = cli([...tiny, '--runner', adapter('throws-non-error'), '--runner', 'onnx']);
+      expect(r.stdout).toMatch(/^throws-non-error: first leaves tolerance at embed \(embed\.output\): threw NonErrorThrown: threw a non-Error value: \{"message":42\}/m);
+      expect(r.stdout).toMatch(/^onnx: within tolerance/m);
+      expect(r.code).toBe(1);
+    });
+  });
+
   it('prints its version', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);

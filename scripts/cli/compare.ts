@@ -9,6 +9,9 @@ import type { Gpt2Runner, KvCache, LayerNormSite, Tensor } from '../../runners/c
 import { ReferenceRunner } from '../../runners/reference/runner';
 import { runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { ids as idsTensor, tensor } from '../../runners/tensor';
+import { describeThrown } from '../../runners/protocol/remote-errors';
+import { timeLimited } from '../../runners/time-limit';
+import { firstLine, shown } from '../report/shown';
 import { compareTensors, describeComparison } from '../../spec/support/compare';
 import { tolerance } from '../../spec/support/fixtures';
 import { formatHelp, list, parseArgs, str, UsageError, type FlagSpec } from './args';
@@ -32,6 +35,8 @@ interface Step {
   component: string;
   layer?: number;
   tensor: string;
+  /** A trace field, which a runner may leave out (not exposed); any other step must answer a tensor. */
+  optional?: boolean;
   run: (r: Gpt2Runner) => Promise<Tensor | undefined>;
 }
 
@@ -58,7 +63,7 @@ async function planSteps(reference: Gpt2Runner, nLayer: number, input: Tensor): 
     const x = h;
     const ln1 = await add({ component: 'layer_norm', layer: i, tensor: `h.${i}.ln_1.output`, run: (r) => r.layerNorm(x, `h.${i}.ln_1` as LayerNormSite) });
     for (const [field, component] of [['query', 'attention.qkv'], ['key', 'attention.qkv'], ['value', 'attention.qkv'], ['scores', 'attention.scores'], ['weights', 'attention.weights'], ['context', 'attention.context']] as const) {
-      await add({ component, layer: i, tensor: `h.${i}.attn.${field}`, run: async (r) => (await attention(r, ln1, i)).trace?.[field] });
+      await add({ component, layer: i, tensor: `h.${i}.attn.${field}`, optional: true, run: async (r) => (await attention(r, ln1, i)).trace?.[field] });
     }
     const attn = await add({ component: 'attention.output', layer: i, tensor: `h.${i}.attn.output`, run: async (r) => (await attention(r, ln1, i)).output });
     const residual: Tensor = { dtype: 'float64', shape: x.shape, data: Float64Array.from(x.data, (v, j) => v + attn.data[j]!) };
@@ -109,33 +114,45 @@ function flatCache(c: KvCache): Tensor {
   return tensor(parts[0]?.dtype ?? 'float64', [2, c.keys.length, ...(parts[0]?.shape ?? [0])], data); // a ShapeError when the layers differ
 }
 
-/** Runs every step on one runner, with a progress line each: where it first leaves tolerance, if it does, and how many steps it does not expose. */
-async function firstDivergence(runner: Gpt2Runner, steps: Step[], expected: Map<Step, Tensor>, log: (s: string) => void): Promise<{ first?: string; notExposed: number }> {
-  log(`  ${runner.name} (${runner.backend}):`);
+/** Runs every step on one runner, with a progress line each: where it first leaves tolerance, if it does, and how many steps it compared and did not expose. */
+async function firstDivergence(runner: Gpt2Runner, steps: Step[], expected: Map<Step, Tensor>, log: (s: string) => void): Promise<{ first?: string; compared: number; notExposed: number }> {
+  log(`  ${shown(runner.name)} (${shown(runner.backend)}):`);
   let first: string | undefined;
+  let compared = 0;
   let notExposed = 0;
   for (const [n, step] of steps.entries()) {
     const where = `${step.component}${step.layer === undefined ? '' : ` in layer ${step.layer}`}`;
+    const progress = (what: string) => log(`    [${n + 1}/${steps.length}] ${step.tensor}: ${what}`);
     let actual: Tensor | undefined;
     try {
       actual = await step.run(runner);
     } catch (e) {
-      if ((e as Error)?.name !== 'NotExposedError') {
-        first ??= `${where} (${step.tensor}): threw ${(e as Error).message.split('\n')[0]}`;
-        log(`    [${n + 1}/${steps.length}] ${step.tensor}: ERROR ${(e as Error).message.split('\n')[0]}`);
+      const thrown = describeThrown(e);
+      if (thrown.name === 'NotExposedError') {
+        notExposed++;
         continue;
       }
-    }
-    if (actual === undefined) {
-      notExposed++;
+      const why = firstLine(`${thrown.name}: ${thrown.message}`);
+      first ??= `${where} (${step.tensor}): threw ${why}`;
+      progress(`ERROR ${why}`);
       continue;
     }
-    const tol = tolerance(step.component, actual.dtype);
+    if (actual === undefined) {
+      // A trace field left out is not exposed; any other step that answers nothing has failed.
+      if (step.optional) notExposed++;
+      else {
+        first ??= `${where} (${step.tensor}): answered nothing`;
+        progress('ERROR answered nothing');
+      }
+      continue;
+    }
+    compared++;
+    const tol = tolerance(step.component, (actual as Tensor).dtype ?? 'float32');
     const c = compareTensors(actual, expected.get(step)!, tol);
-    log(`    [${n + 1}/${steps.length}] ${step.tensor}: ${c.pass ? 'ok' : 'OUTSIDE'} (${(c.usage * 100).toPrecision(3)}% of tolerance)`);
+    progress(`${c.pass ? 'ok' : 'OUTSIDE'} (${c.problem ?? `${(c.usage * 100).toPrecision(3)}% of tolerance`})`);
     if (!c.pass) first ??= `${where} (${describeComparison(step.tensor, c, tol).split('\n').join('; ')})`;
   }
-  return { first, notExposed };
+  return { first, compared, notExposed };
 }
 
 export async function compare(argv: string[]): Promise<number> {
@@ -157,26 +174,37 @@ export async function compare(argv: string[]): Promise<number> {
   const { steps, expected } = await planSteps(reference, weights.config.nLayer, input);
   await reference.dispose();
 
+  // Exit 0 when every runner that ran stayed within tolerance, 1 when one left it or compared nothing, 2 when none ran.
+  let ran = 0;
   let anyOutside = false;
   for (const source of sources) {
     let runner: Gpt2Runner | undefined;
     try {
-      runner = await source.create();
+      runner = timeLimited(await source.create());
       await runner.load(weights);
     } catch (e) {
-      log(`  ${source.id}: unavailable: ${(e as Error).message.split('\n')[0]}`);
+      const { name, message } = describeThrown(e);
+      process.stdout.write(`${shown(source.id)}: unavailable: ${firstLine(`${name}: ${message}`)}\n`);
       await runner?.dispose().catch(() => undefined);
-      anyOutside = true;
       continue;
     }
+    ran++;
     try {
-      const { first, notExposed } = await firstDivergence(runner, steps, expected, log);
-      const summary = first ? `first leaves tolerance at ${first}` : `within tolerance at every step${notExposed ? ` (${notExposed} steps not exposed)` : ''}`;
-      process.stdout.write(`${runner.name}: ${summary}\n`);
-      if (first) anyOutside = true;
+      const { first, compared, notExposed } = await firstDivergence(runner, steps, expected, log);
+      const exposedNote = notExposed ? ` (${notExposed} steps not exposed)` : '';
+      const summary = first ? `first leaves tolerance at ${first}` : compared === 0 ? `nothing compared: every step was not exposed${exposedNote}` : `within tolerance at every step${exposedNote}`;
+      process.stdout.write(`${shown(runner.name)}: ${shown(summary)}\n`);
+      if (first || compared === 0) anyOutside = true;
     } finally {
-      await runner.dispose();
+      await runner.dispose().catch((e: unknown) => {
+        process.stdout.write(`${shown(runner!.name)}: dispose() failed: ${firstLine(describeThrown(e).message)}\n`);
+        anyOutside = true;
+      });
     }
+  }
+  if (ran === 0) {
+    process.stderr.write('gpt2-spec compare: no runner could run this checkpoint (each one is listed above with its reason)\n');
+    return 2;
   }
   return anyOutside ? 1 : 0;
 }
