@@ -11,6 +11,7 @@ import { generateGreedy, greedyNext } from '../runners/generate';
 import { ids } from '../runners/tensor';
 import { expectCacheToMatch, forwardInCalls, goldenCache, rememberingLastCache } from './support/cache';
 import { cheapestCase, positions, rowsOf } from './support/goldens';
+import { expectRefusal } from './support/refusals';
 import { describeEachRunner } from './support/runners';
 
 describeEachRunner('Generation: the next token is the argmax; the KV cache saves recomputing the past', { methods: ['forward'], component: 'generation' }, (runner) => {
@@ -18,7 +19,8 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
     it(`cannot take another step from ${c.id}, whose prompt fills all n_positions: the cache refuses with a SequenceTooLongError`, async () => {
       const r = await runner.on(c.info.model);
       const { logits, present } = await r.forward(c.get('input_ids'));
-      await expect(r.forward(ids(greedyNext(logits).map((id) => [id])), present)).rejects.toMatchObject({ name: 'SequenceTooLongError' });
+      const step = ids(greedyNext(logits).map((id) => [id]));
+      await expectRefusal(() => r.forward(step, present), 'SequenceTooLongError', { runner: runner.name, case: c.id });
     });
   }
 
@@ -96,22 +98,24 @@ describeEachRunner('Generation: the next token is the argmax; the KV cache saves
   describe('refuses a cache that does not fit', () => {
     const c = cheapestCase(runner.forwardCases(), () => true);
     const cacheOf = async (prompt: number[]) => (await (await runner.on(c.info.model)).forward(ids([prompt]))).present;
+    const where = { runner: runner.name, case: c.id };
     it('rejects a cache with the wrong number of layers with a CacheShapeError', async () => {
       const r = await runner.on(c.info.model);
       const past = await cacheOf([1, 2]);
       const short: KvCache = { keys: past.keys.slice(1), values: past.values.slice(1) };
-      await expect(r.forward(ids([[3]]), short)).rejects.toMatchObject({ name: 'CacheShapeError' });
+      await expectRefusal(() => r.forward(ids([[3]]), short), 'CacheShapeError', where);
     });
 
     it('rejects a cache made for another batch size with a CacheShapeError', async () => {
       const r = await runner.on(c.info.model);
       const past = await cacheOf([1, 2]);
-      await expect(r.forward(ids([[3], [4]]), past)).rejects.toMatchObject({ name: 'CacheShapeError' });
+      await expectRefusal(() => r.forward(ids([[3], [4]]), past), 'CacheShapeError', where);
     });
 
     it('rejects a step that would run past n_positions with a SequenceTooLongError', async () => {
       const r = await runner.on(c.info.model);
-      await expect(r.forward(ids([new Array(c.config.nPositions + 1).fill(1)]))).rejects.toMatchObject({ name: 'SequenceTooLongError' });
+      const tooLong = ids([new Array(c.config.nPositions + 1).fill(1)]);
+      await expectRefusal(() => r.forward(tooLong), 'SequenceTooLongError', where);
     });
   });
 });

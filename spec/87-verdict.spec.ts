@@ -94,6 +94,18 @@ describe('The verdict', () => {
     });
   });
 
+  describe('keeps input validation in a row of its own', () => {
+    it('fails only "validation" for a correct runner that refuses bad ids with its own RangeError', () => {
+      const json = join(tempDir('gpt2-spec-validation-'), 'report.json');
+      const r = cli(['check', '--runner', adapter('refuses-with-range-error'), '--only', 'embed', '--json', json]);
+      const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: { component: string; status: string; reason?: string }[] }).results;
+      const failed = results.filter((x) => x.status !== 'pass');
+      expect([...new Set(failed.map((x) => x.component))]).toEqual(['validation']);
+      expect(failed[0]!.reason).toMatch(/must be refused with a TokenIdError, but it refused with RangeError/);
+      expect(r.code).toBe(1);
+    });
+  });
+
   describe('filters by what the matrix shows, and refuses a filter that selects nothing', () => {
     it('runs the LayerNorm chapter alone for --only layer_norm, a matrix row name', () => {
       const r = cli(['check', '--runner', 'reference', '--only', 'layer_norm']);
