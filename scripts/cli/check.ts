@@ -2,7 +2,7 @@
  * `gpt2-spec check`: runs the spec (the jest suites themselves) against the selected runners and
  * tokenizers, prints the conformance matrix, and writes the reports asked for.
  */
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
@@ -14,7 +14,7 @@ import { verifiedFixtures } from '../../spec/support/fixture-integrity';
 import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
 import { selectOnly } from './only';
-import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
+import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
 
 const FLAGS: FlagSpec[] = [
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: `a built-in runner (${Object.keys(builtinRunners).join(', ')}) or an adapter module; default: every built-in runner` },
@@ -62,7 +62,8 @@ export async function check(argv: string[]): Promise<number> {
   if (memoryLimit !== undefined && !(memoryLimit > 0)) throw new UsageError('--memory-limit needs a number of MiB > 0');
 
   const outputs = { json: str(flags, 'json'), junit: str(flags, 'junit'), html: str(flags, 'html') };
-  for (const [flag, path] of Object.entries(outputs)) if (path) assertWritable(path, `--${flag}`);
+  // Checked now, not after the whole run.
+  for (const [flag, path] of Object.entries(outputs)) if (path) checkWritable(path, flag);
   const only = str(flags, 'only');
   const selection = only === undefined ? undefined : selectOnly(only, { runners: runners.length ? runners : defaultRunnerNames(), caseIds: caseIds() });
   const selectedRunners = selection?.runners ?? runners;
@@ -149,19 +150,6 @@ async function preflight(tokenizers: string[]): Promise<void> {
   writeRunnerStates(statePath, states);
   process.env[STATE_ENV] = statePath;
   process.env.GPT2_SPEC_PROBED = '1';
-}
-
-/** Refuses an output path that cannot be written, before the run rather than after it. */
-function assertWritable(path: string, flag: string): void {
-  const full = resolve(path);
-  const target = existsSync(full) ? full : dirname(full);
-  if (!existsSync(target)) throw new UsageError(`${flag} ${path}: the folder ${dirname(full)} does not exist`);
-  if (existsSync(full) && statSync(full).isDirectory()) throw new UsageError(`${flag} ${path}: is a folder`);
-  try {
-    accessSync(target, constants.W_OK);
-  } catch {
-    throw new UsageError(`${flag} ${path}: cannot be written`);
-  }
 }
 
 const defaultRunnerNames = () => selectedRunnerIds('').ids;

@@ -31,13 +31,17 @@ export const SMALL_MODELS = ['gpt2-mini', 'gpt2-sharp'];
 /** A fixtures folder under `dir` with only some models: the manifest filtered, the model and case files linked. */
 export function fixturesWith(models: string[], dir: string): string {
   const root = join(packageRoot(), 'fixtures');
-  const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { models: Record<string, unknown>; cases: { model: string }[] };
+  const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8')) as { models: Record<string, { path: string }>; cases: { model: string; file: string }[]; files: Record<string, string> };
   const unknown = models.filter((m) => !Object.hasOwn(manifest.models, m));
   if (unknown.length) throw new Error(`no fixture model ${unknown.join(', ')} (models: ${Object.keys(manifest.models).join(', ')})`);
   const out = join(dir, 'fixtures');
   mkdirSync(out, { recursive: true });
   for (const sub of ['models', 'cases']) symlinkSync(join(root, sub), join(out, sub));
-  const kept = { ...manifest, models: Object.fromEntries(models.map((m) => [m, manifest.models[m]])), cases: manifest.cases.filter((c) => models.includes(c.model)) };
+  const cases = manifest.cases.filter((c) => models.includes(c.model));
+  // The files it keeps keep their sha256s, so that the run verifies them as it verifies the shipped ones.
+  const keptFiles = new Set([...cases.map((c) => c.file), ...models.flatMap((m) => [`${manifest.models[m]!.path}/config.json`, `${manifest.models[m]!.path}/model.safetensors`])]);
+  const files = Object.fromEntries(Object.entries(manifest.files).filter(([f]) => keptFiles.has(f)));
+  const kept = { ...manifest, models: Object.fromEntries(models.map((m) => [m, manifest.models[m]])), cases, files };
   writeFileSync(join(out, 'manifest.json'), JSON.stringify(kept));
   return out;
 }
