@@ -200,7 +200,13 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
   const tokenizers: RunnerEntry[] = tokenizerNames.map((name) => ({ name, status: failedRunners.has(name) ? 'fail' : 'pass', notExposed: [], unsupportedModels: {} }));
 
   const skippedCounts = new Map<string, number>();
-  for (const t of tests) if (t.status === 'pending' || t.status === 'skipped' || t.status === 'todo') skippedCounts.set(t.title, (skippedCounts.get(t.title) ?? 0) + 1);
+  // A skip line names its subject: the chapter it is in, then the test's own reason.
+  const subjectOf = (t: TestOutcome) => (t.ancestors[0] ?? '').split(':')[0]!.trim();
+  for (const t of tests) {
+    if (t.status !== 'pending' && t.status !== 'skipped' && t.status !== 'todo') continue;
+    const line = subjectOf(t) ? `${subjectOf(t)}: ${t.title}` : t.title;
+    skippedCounts.set(line, (skippedCounts.get(line) ?? 0) + 1);
+  }
 
   const count = (s: ResultStatus) => results.filter((r) => r.status === s).length;
   const failed =
