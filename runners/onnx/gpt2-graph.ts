@@ -20,6 +20,8 @@ export interface GraphOptions {
   type: FloatType;
   /** Default 'gemm'. */
   lmHead?: LmHeadLayout;
+  /** Keep the weights outside the ModelProto, as external data handed to ORT beside it (graph.ts). Default false. */
+  externalData?: boolean;
 }
 
 /** The weights one graph reads, each added as an initializer the first time a node uses it. */
@@ -28,6 +30,7 @@ export class GraphContext {
   readonly config: Gpt2Config;
   readonly type: FloatType;
   readonly lmHeadLayout: LmHeadLayout;
+  private readonly external: boolean;
   private readonly added = new Set<string>();
   private mask?: string;
 
@@ -40,6 +43,7 @@ export class GraphContext {
     this.config = weights.config;
     this.type = opts.type;
     this.lmHeadLayout = opts.lmHead ?? 'gemm';
+    this.external = opts.externalData ?? false;
   }
 
   /** The initializer holding a weight, in the graph's float type: float32 data is referenced, anything else converted once. */
@@ -48,7 +52,7 @@ export class GraphContext {
     const t = this.weights.get(name);
     const Array_ = this.type === 'float32' ? Float32Array : Float64Array;
     const data = t.data instanceof Array_ ? t.data : Array_.from(t.data);
-    this.g.initializer(name, this.type, t.shape, data);
+    this.g.initializer(name, this.type, t.shape, data, { external: this.external });
     this.added.add(name);
     return name;
   }
@@ -61,7 +65,7 @@ export class GraphContext {
     const [V, D] = wte.shape as [number, number];
     const out = this.type === 'float32' ? new Float32Array(V * D) : new Float64Array(V * D);
     for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) out[d * V + v] = wte.data[v * D + d]!;
-    this.g.initializer(name, this.type, [D, V], out);
+    this.g.initializer(name, this.type, [D, V], out, { external: this.external });
     this.added.add(name);
     return name;
   }

@@ -11,6 +11,12 @@ export const IR_VERSION = 9;
 
 export type FloatType = 'float32' | 'float64';
 
+/** One external-data "file" held in memory: the location a tensor names, and its bytes. */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
+}
+
 /** Little-endian bytes of a typed array, without a copy (every platform ORT's CPU build runs on is little-endian). */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -62,9 +68,19 @@ export class GraphBuilder {
     return name;
   }
 
-  initializer(name: string, type: ElemType, dims: readonly number[], data: ArrayBufferView): string {
-    this.initializers.push({ name: this.claim(name), type, dims, bytes: bytesOf(data) });
+  /**
+   * A weight. With `external`, its bytes stay out of the ModelProto: the tensor names its external data
+   * (location = its own name) and the bytes are handed to ORT beside the model (externalData()), without a
+   * copy. That keeps a model of any size under protobuf's 2 GB limit and the weights out of the proto's buffer.
+   */
+  initializer(name: string, type: ElemType, dims: readonly number[], data: ArrayBufferView, opts: { external?: boolean } = {}): string {
+    this.initializers.push({ name: this.claim(name), type, dims, bytes: bytesOf(data), external: opts.external ? name : undefined });
     return name;
+  }
+
+  /** The bytes of every external initializer, under its location: InferenceSession's externalData option. */
+  externalData(): ExternalData[] {
+    return this.initializers.flatMap((t) => (t.external ? [{ path: t.external, data: t.bytes }] : []));
   }
 
   /** A shared int64 constant (an initializer), e.g. a Reshape target or Split sizes. */

@@ -18,6 +18,13 @@ export interface OnnxRunnerOptions {
   threads?: number;
   /** How the LM head multiplies by wteᵀ (see docs/onnx.md); 'gemm' unless measured otherwise. */
   lmHead?: LmHeadLayout;
+  /**
+   * Hand the weights to ORT as external data beside a weightless ModelProto (default true): no copy of the
+   * weights in the proto's buffer, and no 2 GB protobuf limit. false embeds them as raw_data.
+   */
+  externalData?: boolean;
+  /** ORT's weight prepacking (session.ts); default true. */
+  prepack?: boolean;
 }
 
 /** The ModelProto bytes of a graph, with what made it. */
@@ -58,16 +65,22 @@ export class OnnxRunner extends BaseRunner {
     return (this.decoder ? 1 : 0) + this.components.size;
   }
 
-  private createSession(bytes: Uint8Array): Promise<InferenceSession> {
-    return createSession(bytes, this.threads);
+  private graphOptions() {
+    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true };
+  }
+
+  /** A session on a graph: its ModelProto bytes, and its weights beside them when they are external. */
+  private createSession(c: GraphContext, what: string): { bytes: Uint8Array; session: Promise<InferenceSession> } {
+    const bytes = modelBytes(c, what);
+    return { bytes, session: createSession(bytes, this.threads, c.g.externalData(), { prepack: this.opts.prepack }) };
   }
 
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
     await this.release();
     const t0 = performance.now();
-    const bytes = exportDecoder(weights, this.type, { lmHead: this.opts.lmHead });
+    const { bytes, session } = this.createSession(decoderGraph(weights, this.graphOptions()), 'decoder');
     const t1 = performance.now();
-    this.decoder = await this.createSession(bytes);
+    this.decoder = await session;
     const t2 = performance.now();
     this.lastLoad = { buildSeconds: (t1 - t0) / 1000, sessionSeconds: (t2 - t1) / 1000, bytes: bytes.length };
     this.weights = weights;
@@ -85,8 +98,7 @@ export class OnnxRunner extends BaseRunner {
   private component(key: ComponentKey): Promise<InferenceSession> {
     let s = this.components.get(key);
     if (!s) {
-      const c = componentGraph(key, this.weights!, { type: this.type, lmHead: this.opts.lmHead });
-      s = this.createSession(modelBytes(c, key));
+      s = this.createSession(componentGraph(key, this.weights!, this.graphOptions()), key).session;
       s.catch(() => this.components.delete(key)); // a failed build is retried on the next call
       this.components.set(key, s);
     }
