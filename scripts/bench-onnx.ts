@@ -1,9 +1,12 @@
 /**
  * Benchmark of the onnx runner (float32) on a GPT-2-small-shaped model with seeded random weights, built
  * at run time (nothing stored): 12 layers, D 768, 12 heads, vocab 50257, n_positions 1024, 124M parameters.
- *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm[,matmul]] [--peer torch [--decode-runs N]] [--json FILE] [--smoke]
+ *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm[,matmul]] [--contrib off] [--prepack off]
+ *     [--peer torch [--decode-runs N]] [--json FILE] [--smoke]
  * Reports graph build and session creation, prefill forwards at T = 1, 128 and 1024, greedy decoding with the
  * KV cache (128 new tokens after a 128-token prompt) and the peak RSS, for each LM-head layout asked for.
+ * --contrib off runs the decoder on standard operators instead of ORT's fused kernels; --prepack off turns
+ * off ORT's weight prepacking (runners/onnx/session.ts).
  * --peer torch runs the same measurements on Hugging Face's GPT2LMHeadModel on PyTorch (scripts/bench/torch_peer.py)
  * in the same run, each of its runs right after ours, on the same weights (written once to a temp checkpoint
  * folder), at the same thread count, and prints the ratios; it is skipped, with the reason, where no Python
@@ -146,11 +149,11 @@ async function main(): Promise<void> {
   const runners: { layout: LmHeadLayout; runner: OnnxRunner }[] = [];
   const sessions: Record<string, { graphBuildSeconds: number; sessionSeconds: number; modelBytes: number; rssAfterMB: number }> = {};
   for (const layout of layouts) {
-    const runner = createOnnxRunner({ precision: 'float32', threads: threadsFlag, lmHead: layout });
+    const runner = createOnnxRunner({ precision: 'float32', threads: threadsFlag, lmHead: layout, contrib: flag('contrib') !== 'off', prepack: flag('prepack') !== 'off' });
     await runner.load(weights);
     const { buildSeconds, sessionSeconds, bytes } = runner.lastLoad;
     sessions[layout] = { graphBuildSeconds: buildSeconds, sessionSeconds, modelBytes: bytes, rssAfterMB: process.memoryUsage().rss / 1e6 };
-    console.log(`\n[${layout}] ${LAYOUT_TEXT[layout]}; ${runner.backend}`);
+    console.log(`\n[${layout}] ${LAYOUT_TEXT[layout]}; ${runner.backend}; contrib ${flag('contrib') ?? 'on'}, prepack ${flag('prepack') ?? 'on'}`);
     console.log(`  graph build ${buildSeconds.toFixed(2)} s (${(bytes / 1e6).toFixed(1)} MB ModelProto), session creation ${sessionSeconds.toFixed(2)} s`);
     runners.push({ layout, runner });
   }

@@ -129,6 +129,16 @@ export class GraphBuilder {
     return outputs;
   }
 
+  /**
+   * A node of ONNX Runtime's contrib operators (domain com.microsoft, version 1; the model imports the
+   * domain when a node uses it). An output named '' is one the node may skip.
+   */
+  contrib(op: string, inputs: readonly string[], attrs: Record<string, AttrValue>, out: readonly string[]): string[] {
+    const outputs = out.map((o) => (o === '' ? '' : this.fresh(o)));
+    this.nodes.push({ op, inputs, outputs, attrs, name: `${op}_${this.count++}`, domain: 'com.microsoft' });
+    return outputs;
+  }
+
   /** A node with one output. */
   op(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, out?: string): string {
     return this.node(op, inputs, attrs, out ?? op.toLowerCase())[0]!;

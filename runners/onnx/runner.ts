@@ -10,7 +10,7 @@ import { BaseRunner } from '../base-runner';
 import { headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
-import { backendString, createSession, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
+import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
 
 export interface OnnxRunnerOptions {
   precision: FloatType;
@@ -25,6 +25,8 @@ export interface OnnxRunnerOptions {
   externalData?: boolean;
   /** ORT's weight prepacking (session.ts); default true. */
   prepack?: boolean;
+  /** forward() on ORT's fused contrib operators (fused-graph.ts); float32 only, default true there. */
+  contrib?: boolean;
 }
 
 /** The ModelProto bytes of a graph, with what made it. */
@@ -57,6 +59,7 @@ export class OnnxRunner extends BaseRunner {
     this.type = opts.precision;
     this.name = opts.precision === 'float64' ? 'onnx64' : 'onnx';
     this.threads = resolveThreads(opts.threads);
+    if (opts.contrib && opts.precision !== 'float32') throw new OnnxSettingsError(`the contrib option needs precision float32: ORT's fused kernels are float32 only`);
     this.backend = backendString(opts.precision, this.threads);
   }
 
@@ -65,8 +68,8 @@ export class OnnxRunner extends BaseRunner {
     return (this.decoder ? 1 : 0) + this.components.size;
   }
 
-  private graphOptions() {
-    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true };
+  private graphOptions(contrib = false) {
+    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true, contrib };
   }
 
   /** A session on a graph: its ModelProto bytes, and its weights beside them when they are external. */
@@ -78,7 +81,7 @@ export class OnnxRunner extends BaseRunner {
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
     await this.release();
     const t0 = performance.now();
-    const { bytes, session } = this.createSession(decoderGraph(weights, this.graphOptions()), 'decoder');
+    const { bytes, session } = this.createSession(decoderGraph(weights, this.graphOptions(this.opts.contrib ?? this.type === 'float32')), 'decoder');
     const t1 = performance.now();
     this.decoder = await session;
     const t2 = performance.now();
