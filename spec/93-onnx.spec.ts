@@ -217,6 +217,19 @@ describe('The full decoder graph', () => {
     await Promise.all([fused.dispose(), standard.dispose()]);
   });
 
+  it('computes only the last position\'s logits for greedy decoding: forward\'s last row and the same present', async () => {
+    const r = createOnnxRunner({ precision: 'float32' });
+    await r.load(tinyWeights());
+    const prompt = ids([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]]);
+    const [all, last] = [await r.forward(prompt), await r.forwardLastLogits(prompt)];
+    expect(last.logits.shape).toEqual([2, 1, 23]);
+    const lastRows = float32([2, 1, 23], [...all.logits.data.slice(4 * 23, 5 * 23), ...all.logits.data.slice(9 * 23, 10 * 23)]);
+    expect(relDiff(last.logits, lastRows)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(last.present.keys[1]!, all.present.keys[1]!)).toBe(0);
+    await expect(r.forwardLastLogits(ids([[23]]))).rejects.toThrow(TokenIdError);
+    await r.dispose();
+  });
+
   it('casts float64 inputs to float32 in onnx and returns float32 tensors', async () => {
     const r = createOnnxRunner({ precision: 'float32' });
     await r.load(tinyWeights());

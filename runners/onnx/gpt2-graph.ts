@@ -25,6 +25,11 @@ export interface GraphOptions {
   externalData?: boolean;
   /** The decoder's blocks on ORT's fused contrib operators (fused-graph.ts); float32 only. Default false. */
   contrib?: boolean;
+  /**
+   * An extra decoder input, logits_index int64 [N]: the positions whose logits are computed, logits [B,N,V].
+   * forward() feeds every position; greedy decoding only the last (OnnxRunner.forwardLastLogits). Default false.
+   */
+  logitsIndex?: boolean;
 }
 
 /** The weights one graph reads, each added as an initializer the first time a node uses it. */
@@ -256,7 +261,9 @@ export function decoderGraph(weights: Gpt2Weights, opts: GraphOptions): GraphCon
     value: g.input(`past_key_values.${i}.value`, c.type, ['batch_size', H, 'past_sequence_length', Dh]),
   }));
   const { lnF, presents } = c.contrib ? fusedBlocks(c, embedding(c, ids, positions), pasts) : standardBlocks(c, embedding(c, ids, positions), pasts);
-  g.output('logits', lmHead(c, lnF), c.type, ['batch_size', 'sequence_length', V]);
+  // [B,T,D] -> [B,N,D]: the positions asked for, when the graph takes logits_index.
+  const picked = opts.logitsIndex ? g.op('Gather', [lnF, g.input('logits_index', 'int64', ['logits_length'])], { axis: { int: 1 } }, 'ln_f.picked') : lnF;
+  g.output('logits', lmHead(c, picked), c.type, ['batch_size', opts.logitsIndex ? 'logits_length' : 'sequence_length', V]);
   presents.forEach((p, i) => {
     g.output(`present.${i}.key`, p.key, c.type, ['batch_size', H, 'total_sequence_length', Dh]);
     g.output(`present.${i}.value`, p.value, c.type, ['batch_size', H, 'total_sequence_length', Dh]);

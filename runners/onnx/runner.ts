@@ -7,7 +7,8 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
 import { BaseRunner } from '../base-runner';
-import { headSize } from '../validate';
+import { BackendError, Gpt2SpecError } from '../errors';
+import { checkCache, checkIds, headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
 import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
@@ -81,7 +82,7 @@ export class OnnxRunner extends BaseRunner {
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
     await this.release();
     const t0 = performance.now();
-    const { bytes, session } = this.createSession(decoderGraph(weights, this.graphOptions(this.opts.contrib ?? this.type === 'float32')), 'decoder');
+    const { bytes, session } = this.createSession(decoderGraph(weights, { ...this.graphOptions(this.opts.contrib ?? this.type === 'float32'), logitsIndex: true }), 'decoder');
     const t1 = performance.now();
     this.decoder = await session;
     const t2 = performance.now();
@@ -145,10 +146,37 @@ export class OnnxRunner extends BaseRunner {
     return fromOrt((await this.runComponent('lmHead', this.hidden(x))).output, 'output');
   }
 
-  protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+  protected computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+    return this.runDecoder(ids, past, pastLength, false);
+  }
+
+  /**
+   * forward() with the logits of the last position only, [B,1,V], and the full present: all that greedy
+   * decoding reads (runners/generate.ts uses it when a runner has it). It skips the LM head, a quarter of
+   * GPT-2 small's work, on every prompt position but the last. Not part of the contract (docs/onnx.md).
+   */
+  async forwardLastLogits(ids: Tensor, past?: KvCache): Promise<{ logits: Tensor; present: KvCache }> {
+    const config = this.config;
+    checkIds(ids, config);
+    const pastLength = checkCache(past, config, ids.shape[0]!, ids.shape[1]!);
+    checkIds(ids, config, pastLength);
+    try {
+      return await this.runDecoder(ids, past, pastLength, true);
+    } catch (e) {
+      if (e instanceof Gpt2SpecError) throw e;
+      throw new BackendError(`${this.name} forwardLastLogits`, e);
+    }
+  }
+
+  private async runDecoder(ids: Tensor, past: KvCache | undefined, pastLength: number, lastOnly: boolean): Promise<{ logits: Tensor; present: KvCache }> {
     const { nLayer, nHead: H } = this.config;
     const [B, T] = ids.shape as [number, number];
-    const feeds: Record<string, OrtTensor> = { input_ids: idsTensor(ids), position_ids: positionIds(B, T, pastLength) };
+    const positions = lastOnly ? [T - 1] : Array.from({ length: T }, (_, t) => t);
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: idsTensor(ids),
+      position_ids: positionIds(B, T, pastLength),
+      logits_index: ortTensor('int64', BigInt64Array.from(positions, BigInt), [positions.length]),
+    };
     const empty = emptyPast(this.type, B, H, headSize(this.config));
     for (let i = 0; i < nLayer; i++) {
       feeds[`past_key_values.${i}.key`] = past ? floatTensor(past.keys[i]!, this.type) : empty;

@@ -6,7 +6,7 @@
  *      run a T=128 forward and one cached step, and report the RSS at each stage and the peak.
  * The figure is the measuring process's peak RSS over the float32 weights' size (the goal: at most 2×).
  *
- *   node -r esbuild-register scripts/bench/onnx-memory.ts [--sizes gpt2,gpt2-medium,gpt2-large,gpt2-xl] [--threads N]
+ *   node -r esbuild-register scripts/bench/onnx-memory.ts [--sizes gpt2,gpt2-medium,gpt2-large,gpt2-xl] [--threads N] [--prepack off]
  * Run it under the heavy lock (flock /tmp/gpt2-spec-heavy.lock ...): gpt2-xl needs about 13 GB.
  */
 import { spawnSync } from 'node:child_process';
@@ -59,7 +59,7 @@ async function measure(dir: string, threads: number | undefined): Promise<void> 
   const stages: Record<string, number> = { start: rssMB() };
   const weights = readTensors(dir);
   stages.weightsRead = rssMB();
-  const runner = createOnnxRunner({ precision: 'float32', threads });
+  const runner = createOnnxRunner({ precision: 'float32', threads, prepack: flag('prepack') !== 'off' });
   await runner.load(weights);
   stages.loaded = rssMB();
   const prompt = int32([1, 128], Array.from({ length: 128 }, (_, i) => (i * 7919) % weights.config.vocabSize));
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   if (mode === 'write') return writeCheckpoint(dir!, seededGpt2Weights(gpt2Config(size as Gpt2Size)));
   if (mode === 'measure') return measure(dir!, threads);
   const sizes = (flag('sizes') ?? Object.keys(GPT2_SHAPES).join(',')).split(',') as Gpt2Size[];
-  console.log('onnx runner, peak RSS on seeded float32 checkpoints (read tensor by tensor; T=128 forward and one cached step)');
+  console.log(`onnx runner, peak RSS on seeded float32 checkpoints (read tensor by tensor; T=128 forward and one cached step); ORT prepacking ${flag('prepack') ?? 'on'}`);
   console.log(`${'size'.padEnd(13)}${'weights'.padStart(10)}${'file'.padStart(10)}${'read'.padStart(10)}${'loaded'.padStart(10)}${'forward'.padStart(10)}${'peak'.padStart(10)}${'peak/weights'.padStart(14)}`);
   for (const size of sizes) {
     if (!(size in GPT2_SHAPES)) throw new Error(`--sizes: unknown size '${size}' (known: ${Object.keys(GPT2_SHAPES).join(', ')})`);
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     try {
       child(['write', checkpoint.dir, size]);
       const fileMB = mb(statSync(join(checkpoint.dir, 'model.safetensors')).size);
-      const r = JSON.parse(child(['measure', checkpoint.dir, ...(threads ? ['--threads', String(threads)] : [])])) as { weightsMB: number; stages: Record<string, number>; peakMB: number };
+      const r = JSON.parse(child(['measure', checkpoint.dir, ...(threads ? ['--threads', String(threads)] : []), ...(flag('prepack') ? ['--prepack', flag('prepack')!] : [])])) as { weightsMB: number; stages: Record<string, number>; peakMB: number };
       const f = (v: number) => `${v.toFixed(0)} MB`.padStart(10);
       console.log(`${size.padEnd(13)}${f(r.weightsMB)}${f(fileMB)}${f(r.stages.weightsRead!)}${f(r.stages.loaded!)}${f(r.stages.afterForward!)}${f(r.peakMB)}${`${(r.peakMB / r.weightsMB).toFixed(2)}×`.padStart(14)}`);
     } finally {
