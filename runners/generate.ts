@@ -26,8 +26,9 @@ export async function generate(runner: Gpt2Runner, prompt: number[][], newTokens
   const rows = prompt.map((r) => [...r]);
   let past: KvCache | undefined;
   let input: Tensor = idsTensor(rows);
+  const forward = lastLogitsStep(runner);
   for (let step = 0; step < newTokens; step++) {
-    const { logits, present } = await runner.forward(input, past);
+    const { logits, present } = await forward(input, past);
     const chosen = next(logits);
     chosen.forEach((id, b) => rows[b]!.push(id));
     onToken?.(chosen);
@@ -35,6 +36,17 @@ export async function generate(runner: Gpt2Runner, prompt: number[][], newTokens
     input = idsTensor(chosen.map((id) => [id]));
   }
   return rows;
+}
+
+type Step = (ids: Tensor, past?: KvCache) => Promise<{ logits: Tensor; present: KvCache }>;
+
+/**
+ * A step that may compute only the last position's logits, [B,1,V], which is all `next` reads: a runner's
+ * optional forwardLastLogits (the onnx runner's), else forward(). The contract's forward returns every position.
+ */
+function lastLogitsStep(runner: Gpt2Runner): Step {
+  const fast = (runner as Gpt2Runner & { forwardLastLogits?: Step }).forwardLastLogits;
+  return typeof fast === 'function' ? fast.bind(runner) : runner.forward.bind(runner);
 }
 
 /** Greedy generation: the argmax at every step, ties to the lowest id. */

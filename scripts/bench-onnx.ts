@@ -1,16 +1,25 @@
 /**
  * Benchmark of the onnx runner (float32) on a GPT-2-small-shaped model with seeded random weights, built
  * at run time (nothing stored): 12 layers, D 768, 12 heads, vocab 50257, n_positions 1024, 124M parameters.
- *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm,matmul] [--json FILE] [--smoke]
+ *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm[,matmul]] [--contrib off] [--prepack off]
+ *     [--peer torch [--decode-runs N]] [--json FILE] [--smoke]
  * Reports graph build and session creation, prefill forwards at T = 1, 128 and 1024, greedy decoding with the
  * KV cache (128 new tokens after a 128-token prompt) and the peak RSS, for each LM-head layout asked for.
+ * --contrib off runs the decoder on standard operators instead of ORT's fused kernels; --prepack off turns
+ * off ORT's weight prepacking (runners/onnx/session.ts).
+ * --peer torch runs the same measurements on Hugging Face's GPT2LMHeadModel on PyTorch (scripts/bench/torch_peer.py)
+ * in the same run, each of its runs right after ours, on the same weights (written once to a temp checkpoint
+ * folder), at the same thread count, and prints the ratios; it is skipped, with the reason, where no Python
+ * with torch is found. Decode is then the median of --decode-runs (3) alternated runs on each side.
  */
 import { writeFileSync } from 'node:fs';
-import type { Gpt2Config, Tensor } from '../runners/contract';
+import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
 import { generateGreedy } from '../runners/generate';
 import { createOnnxRunner, type LmHeadLayout, type OnnxRunner } from '../runners/onnx';
 import { int32 } from '../runners/tensor';
 import { seededGpt2Weights } from '../runners/weights/seeded';
+import { tempCheckpointDir, writeCheckpoint } from './bench/seeded-checkpoint';
+import { findTorchPython, type PeerInfo, TorchPeer } from './bench/torch-peer';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -68,11 +77,23 @@ const LAYOUT_TEXT: Record<LmHeadLayout, string> = {
   matmul: 'LM head MatMul(x, wteᵀ), embedding Gather(wteᵀ, axis=1) columns',
 };
 
-async function prefill(runner: OnnxRunner, T: number, runs: number): Promise<number[]> {
+/** The peer's side of each measurement, when there is one: called in alternation with the runner's. */
+interface Peer {
+  prefill(T: number, seed: number): Promise<number>;
+  decode(newTokens: number): Promise<{ tokensPerSecond: number; medianStepSeconds: number; promptSeconds: number; decodeSeconds: number }>;
+}
+
+/** T-token forwards, each on a fresh prompt after a warm-up; with a peer, its run follows each of ours. */
+async function prefill(runner: OnnxRunner, T: number, runs: number, peer?: Peer): Promise<{ ours: number[]; peer: number[] }> {
   await runner.forward(promptIds(T, 0)); // warm-up: first-run allocations
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) times.push(await time(() => runner.forward(promptIds(T, r + 1))));
-  return times;
+  await peer?.prefill(T, 0);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    ours.push(await time(() => runner.forward(promptIds(T, r + 1))));
+    if (peer) theirs.push(await peer.prefill(T, r + 1));
+  }
+  return { ours, peer: theirs };
 }
 
 async function decode(runner: OnnxRunner) {
@@ -89,10 +110,33 @@ async function decode(runner: OnnxRunner) {
   return { promptTokens: 128, newTokens: 128, promptSeconds: stepTimes[0]!, decodeSeconds, tokensPerSecond: 128 / decodeSeconds, medianStepSeconds: median(stepTimes.slice(1)) };
 }
 
+type Decode = Awaited<ReturnType<typeof decode>>;
+const byTokensPerSecond = (ds: Decode[] | Awaited<ReturnType<Peer['decode']>>[]) => [...ds].sort((a, b) => a.tokensPerSecond - b.tokensPerSecond)[Math.floor(ds.length / 2)]!;
+
+/** The torch peer on the same weights: a temp checkpoint folder it loads, removed once it has. */
+async function startPeer(weights: Gpt2Weights, threads: number): Promise<{ peer: TorchPeer; info: PeerInfo } | { skipped: string }> {
+  const found = findTorchPython();
+  if ('skipped' in found) return found;
+  const checkpoint = tempCheckpointDir('peer');
+  try {
+    writeCheckpoint(checkpoint.dir, weights);
+    const peer = new TorchPeer(found.python, checkpoint.dir, threads);
+    return { peer, info: await peer.info() };
+  } finally {
+    checkpoint.remove();
+  }
+}
+
+const ratioLine = (what: string, theirs: string, ours: string, ratio: number) =>
+  `  ${what.padEnd(32)}${theirs.padStart(13)}${ours.padStart(13)}${`${ratio.toFixed(2)}×`.padStart(14)}`;
+
 async function main(): Promise<void> {
-  const threads = flag('threads') === undefined ? undefined : Number(flag('threads'));
+  const threadsFlag = flag('threads') === undefined ? undefined : Number(flag('threads'));
   const runs = Number(flag('runs') ?? 15);
-  const layouts = (flag('layouts') ?? 'gemm,matmul').split(',') as LmHeadLayout[];
+  const decodeRuns = Number(flag('decode-runs') ?? 3);
+  const layouts = (flag('layouts') ?? 'gemm').split(',') as LmHeadLayout[];
+  const peerName = flag('peer');
+  if (peerName !== undefined && peerName !== 'torch') throw new Error(`--peer: the only peer is 'torch', got '${peerName}'`);
   const { nLayer: L, nEmbd: D, nHead: H, vocabSize: V, nPositions: P } = CONFIG;
   console.log(`gpt2-spec ONNX benchmark: ${SMOKE ? 'SMOKE TEST, not GPT-2 small: ' : 'GPT-2 small shape '}(L ${L}, D ${D}, H ${H}, V ${V}, n_positions ${P}), seeded random float32 weights`);
   console.log(FLOP_FORMULA);
@@ -105,24 +149,54 @@ async function main(): Promise<void> {
   const runners: { layout: LmHeadLayout; runner: OnnxRunner }[] = [];
   const sessions: Record<string, { graphBuildSeconds: number; sessionSeconds: number; modelBytes: number; rssAfterMB: number }> = {};
   for (const layout of layouts) {
-    const runner = createOnnxRunner({ precision: 'float32', threads, lmHead: layout });
+    const runner = createOnnxRunner({ precision: 'float32', threads: threadsFlag, lmHead: layout, contrib: flag('contrib') !== 'off', prepack: flag('prepack') !== 'off' });
     await runner.load(weights);
     const { buildSeconds, sessionSeconds, bytes } = runner.lastLoad;
     sessions[layout] = { graphBuildSeconds: buildSeconds, sessionSeconds, modelBytes: bytes, rssAfterMB: process.memoryUsage().rss / 1e6 };
-    console.log(`\n[${layout}] ${LAYOUT_TEXT[layout]}; ${runner.backend}`);
-    console.log(`  graph build ${buildSeconds.toFixed(2)} s (${(bytes / 1e6).toFixed(0)} MB ModelProto), session creation ${sessionSeconds.toFixed(2)} s`);
+    console.log(`\n[${layout}] ${LAYOUT_TEXT[layout]}; ${runner.backend}; contrib ${flag('contrib') ?? 'on'}, prepack ${flag('prepack') ?? 'on'}`);
+    console.log(`  graph build ${buildSeconds.toFixed(2)} s (${(bytes / 1e6).toFixed(1)} MB ModelProto), session creation ${sessionSeconds.toFixed(2)} s`);
     runners.push({ layout, runner });
   }
   const main = runners[0]!;
+  const threads = main.runner.threads;
+  const started = peerName ? await startPeer(weights, threads) : undefined;
+  const peer = started && 'peer' in started ? started.peer : undefined;
+  if (started && 'skipped' in started) console.log(`\npeer torch skipped: ${started.skipped}`);
+  if (started && 'info' in started) {
+    const i = started.info;
+    console.log(`\npeer: ${i.peer} (attention '${i.attention}', ${i.threads} threads, ${i.blas}, ATen CPU capability ${i.cpuCapability}, OPENBLAS_CORETYPE ${i.openblasCoretype ?? 'unset'}); its runs alternate with ours`);
+  }
   console.log(`\n[${main.layout}] prefill and decode`);
   const prefills: Prefill[] = [];
+  const peerPrefills: Prefill[] = [];
   for (const [T, n] of [[1, 20], [128, runs], [1024, 3]] as const) {
-    prefills.push(summarise(T, await prefill(main.runner, T, n)));
+    const times = await prefill(main.runner, T, n, peer);
+    prefills.push(summarise(T, times.ours));
     console.log(`  ${describePrefill(prefills.at(-1)!)}`);
+    if (peer) peerPrefills.push(summarise(T, times.peer));
   }
-  const greedy = await decode(main.runner);
+  const decodes: Decode[] = [];
+  const peerDecodes: Awaited<ReturnType<Peer['decode']>>[] = [];
+  for (let r = 0; r < (peer ? decodeRuns : 1); r++) {
+    decodes.push(await decode(main.runner));
+    if (peer) peerDecodes.push(await peer.decode(128));
+  }
+  const greedy = byTokensPerSecond(decodes) as Decode;
   console.log(`  greedy decode: 128-token prompt (${(greedy.promptSeconds * 1000).toFixed(0)} ms), then 128 new tokens with the KV cache in ` +
-    `${greedy.decodeSeconds.toFixed(2)} s -> ${greedy.tokensPerSecond.toFixed(1)} tokens/s (median step ${(greedy.medianStepSeconds * 1000).toFixed(1)} ms)`);
+    `${greedy.decodeSeconds.toFixed(2)} s -> ${greedy.tokensPerSecond.toFixed(1)} tokens/s (median step ${(greedy.medianStepSeconds * 1000).toFixed(1)} ms${decodes.length > 1 ? `, median of ${decodes.length} runs` : ''})`);
+  let peerOut: object | undefined = started && 'skipped' in started ? started : undefined;
+  if (peer && started && 'info' in started) {
+    const peerDecode = byTokensPerSecond(peerDecodes);
+    const info = await peer.info();
+    peer.close();
+    const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
+    console.log(`\nthe same run, side by side (medians; ratio > 1: onnx is faster), torch peak RSS ${info.peakRssMB.toFixed(0)} MB:`);
+    console.log(`  ${'measurement'.padEnd(32)}${'torch'.padStart(13)}${'onnx'.padStart(13)}${'onnx / torch'.padStart(14)}`);
+    prefills.forEach((p, i) => console.log(ratioLine(`prefill T=${p.T}`, ms(peerPrefills[i]!.medianSeconds), ms(p.medianSeconds), peerPrefills[i]!.medianSeconds / p.medianSeconds)));
+    const tps = (d: { tokensPerSecond: number }) => `${d.tokensPerSecond.toFixed(1)} tok/s`;
+    console.log(ratioLine(`greedy decode, 128 after 128`, tps(peerDecode), tps(greedy), greedy.tokensPerSecond / peerDecode.tokensPerSecond));
+    peerOut = { ...info, prefill: peerPrefills, decode: peerDecode, decodeRuns: peerDecodes };
+  }
   const compare: Record<string, number[]> = Object.fromEntries(layouts.map((l) => [l, []]));
   if (runners.length > 1) {
     for (const { runner } of runners) await runner.forward(promptIds(128, 0));
@@ -136,7 +210,7 @@ async function main(): Promise<void> {
   const json = flag('json');
   if (json) {
     const layoutsOut = Object.fromEntries(layouts.map((l) => [l, { ...sessions[l], prefill128: compare[l]!.length ? summarise(128, compare[l]!) : undefined }]));
-    writeFileSync(json, JSON.stringify({ config: CONFIG, flopFormula: FLOP_FORMULA, threads: main.runner.threads, layout: main.layout, prefill: prefills, decode: greedy, layouts: layoutsOut, peakRssMB }, null, 2));
+    writeFileSync(json, JSON.stringify({ config: CONFIG, flopFormula: FLOP_FORMULA, threads, layout: main.layout, prefill: prefills, decode: greedy, decodeRuns: decodes, layouts: layoutsOut, peakRssMB, peer: peerOut }, null, 2));
   }
 }
 

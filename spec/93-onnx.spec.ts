@@ -180,6 +180,56 @@ describe('The full decoder graph', () => {
     await Promise.all([gemm.dispose(), matmul.dispose()]);
   });
 
+  it('keeps the weights outside the ModelProto as external data: a few kB of graph, and the same logits bit for bit', async () => {
+    const w = tinyWeights();
+    const outside = createOnnxRunner({ precision: 'float32', externalData: true });
+    const inside = createOnnxRunner({ precision: 'float32', externalData: false });
+    await Promise.all([outside.load(w), inside.load(w)]);
+    const weightBytes = w.names().reduce((n, name) => n + w.get(name).data.length * 4, 0);
+    expect(inside.lastLoad.bytes).toBeGreaterThan(weightBytes);
+    expect(outside.lastLoad.bytes).toBeLessThan(weightBytes / 2);
+    const prompt = ids([[3, 1, 4, 1, 5, 9, 2, 6]]);
+    const [a, b] = [await outside.forward(prompt), await inside.forward(prompt)];
+    expect(Buffer.from(a.logits.data.buffer).equals(Buffer.from(b.logits.data.buffer))).toBe(true);
+    await Promise.all([outside.dispose(), inside.dispose()]);
+  });
+
+  it('writes a tensor kept outside as a TensorProto naming its external data: location, offset, length', () => {
+    const g = new GraphBuilder('external');
+    g.initializer('w', 'float32', [2], Float32Array.of(1, 2), { external: true });
+    expect(g.externalData().map((f) => [f.path, f.data.length])).toEqual([['w', 8]]);
+    const text = Buffer.from(encodeTensor(g.initializers[0]!).finish()).toString('latin1');
+    expect(text).toMatch(/location.*w.*offset.*0.*length.*8/s);
+    expect(text).not.toContain(Buffer.from(Float32Array.of(1, 2).buffer).toString('latin1'));
+  });
+
+  it('runs forward on ORT\'s fused contrib operators in float32 only, with the standard graph\'s logits', async () => {
+    const w = tinyWeights();
+    const fused = createOnnxRunner({ precision: 'float32' });
+    const standard = createOnnxRunner({ precision: 'float32', contrib: false });
+    await Promise.all([fused.load(w), standard.load(w)]);
+    const prompt = ids([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]]);
+    const [a, b] = [await fused.forward(prompt), await standard.forward(prompt)];
+    expect(relDiff(a.logits, b.logits)).toBeLessThan(1e-5);
+    const step = ids([[7], [8]]);
+    expect(relDiff((await fused.forward(step, a.present)).logits, (await standard.forward(step, b.present)).logits)).toBeLessThan(1e-5);
+    expect(() => createOnnxRunner({ precision: 'float64', contrib: true })).toThrow(OnnxSettingsError);
+    await Promise.all([fused.dispose(), standard.dispose()]);
+  });
+
+  it('computes only the last position\'s logits for greedy decoding: forward\'s last row and the same present', async () => {
+    const r = createOnnxRunner({ precision: 'float32' });
+    await r.load(tinyWeights());
+    const prompt = ids([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]]);
+    const [all, last] = [await r.forward(prompt), await r.forwardLastLogits(prompt)];
+    expect(last.logits.shape).toEqual([2, 1, 23]);
+    const lastRows = float32([2, 1, 23], [...all.logits.data.slice(4 * 23, 5 * 23), ...all.logits.data.slice(9 * 23, 10 * 23)]);
+    expect(relDiff(last.logits, lastRows)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(last.present.keys[1]!, all.present.keys[1]!)).toBe(0);
+    await expect(r.forwardLastLogits(ids([[23]]))).rejects.toThrow(TokenIdError);
+    await r.dispose();
+  });
+
   it('casts float64 inputs to float32 in onnx and returns float32 tensors', async () => {
     const r = createOnnxRunner({ precision: 'float32' });
     await r.load(tinyWeights());
@@ -333,12 +383,12 @@ describe('The external ONNX runner', () => {
     await r.dispose();
   });
 
-  it('runs the decoder our exporter wrote (no attention_mask) and gets the logits of the built-in runner', async () => {
+  it('runs the decoder our exporter wrote (no attention_mask) and gets the logits of the built-in runner on standard operators', async () => {
     const w = tinyWeights();
     const path = join(tempDir('gpt2-onnx-spec-'), 'tiny.onnx');
     writeFileSync(path, exportDecoder(w, 'float32'));
     const external = createExternalOnnxRunner(path);
-    const builtin = createOnnxRunner({ precision: 'float32' });
+    const builtin = createOnnxRunner({ precision: 'float32', contrib: false }); // the exported file keeps to ai.onnx
     await Promise.all([external.load(w), builtin.load(w)]);
     expect(external.decoderLayout?.attentionMask).toBeUndefined();
     const a = await external.forward(ids([[5, 6, 7]]));

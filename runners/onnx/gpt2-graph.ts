@@ -7,6 +7,7 @@
  */
 import type { Gpt2Config, Gpt2Weights } from '../contract';
 import { headSize } from '../validate';
+import { fusedBlocks } from './fused-graph';
 import { type FloatType, GraphBuilder } from './graph';
 
 /**
@@ -20,6 +21,15 @@ export interface GraphOptions {
   type: FloatType;
   /** Default 'gemm'. */
   lmHead?: LmHeadLayout;
+  /** Keep the weights outside the ModelProto, as external data handed to ORT beside it (graph.ts). Default false. */
+  externalData?: boolean;
+  /** The decoder's blocks on ORT's fused contrib operators (fused-graph.ts); float32 only. Default false. */
+  contrib?: boolean;
+  /**
+   * An extra decoder input, logits_index int64 [N]: the positions whose logits are computed, logits [B,N,V].
+   * forward() feeds every position; greedy decoding only the last (OnnxRunner.forwardLastLogits). Default false.
+   */
+  logitsIndex?: boolean;
 }
 
 /** The weights one graph reads, each added as an initializer the first time a node uses it. */
@@ -28,6 +38,8 @@ export class GraphContext {
   readonly config: Gpt2Config;
   readonly type: FloatType;
   readonly lmHeadLayout: LmHeadLayout;
+  private readonly external: boolean;
+  readonly contrib: boolean;
   private readonly added = new Set<string>();
   private mask?: string;
 
@@ -40,6 +52,9 @@ export class GraphContext {
     this.config = weights.config;
     this.type = opts.type;
     this.lmHeadLayout = opts.lmHead ?? 'gemm';
+    this.external = opts.externalData ?? false;
+    this.contrib = opts.contrib ?? false;
+    if (this.contrib && this.type !== 'float32') throw new Error(`graph ${name}: ORT's contrib operators are used in float32 graphs only`);
   }
 
   /** The initializer holding a weight, in the graph's float type: float32 data is referenced, anything else converted once. */
@@ -48,7 +63,7 @@ export class GraphContext {
     const t = this.weights.get(name);
     const Array_ = this.type === 'float32' ? Float32Array : Float64Array;
     const data = t.data instanceof Array_ ? t.data : Array_.from(t.data);
-    this.g.initializer(name, this.type, t.shape, data);
+    this.g.initializer(name, this.type, t.shape, data, { external: this.external });
     this.added.add(name);
     return name;
   }
@@ -61,7 +76,7 @@ export class GraphContext {
     const [V, D] = wte.shape as [number, number];
     const out = this.type === 'float32' ? new Float32Array(V * D) : new Float64Array(V * D);
     for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) out[d * V + v] = wte.data[v * D + d]!;
-    this.g.initializer(name, this.type, [D, V], out);
+    this.g.initializer(name, this.type, [D, V], out, { external: this.external });
     this.added.add(name);
     return name;
   }
@@ -218,6 +233,18 @@ export const decoderNames = (nLayer: number) => ({
   outputs: ['logits', ...Array.from({ length: nLayer }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat()],
 });
 
+/** The blocks and ln_f on standard operators: the ln_f output [B,T,D] and each layer's present key and value. */
+function standardBlocks(c: GraphContext, embedded: string, pasts: { key: string; value: string }[]) {
+  let h = embedded; // [B,T,D]
+  const presents: { key: string; value: string }[] = [];
+  for (let i = 0; i < c.config.nLayer; i++) {
+    const b = block(c, h, i, pasts[i]);
+    h = b.output;
+    presents.push(b);
+  }
+  return { lnF: layerNorm(c, h, 'ln_f'), presents };
+}
+
 /**
  * The whole model with a KV cache: input_ids and position_ids int64 [B,T], past_key_values.{i}.key/value
  * [B,H,P,Dh] (P = 0 on the first step) -> logits [B,T,V] and present.{i}.key/value [B,H,P+T,Dh].
@@ -233,14 +260,10 @@ export function decoderGraph(weights: Gpt2Weights, opts: GraphOptions): GraphCon
     key: g.input(`past_key_values.${i}.key`, c.type, ['batch_size', H, 'past_sequence_length', Dh]),
     value: g.input(`past_key_values.${i}.value`, c.type, ['batch_size', H, 'past_sequence_length', Dh]),
   }));
-  let h = embedding(c, ids, positions); // [B,T,D]
-  const presents: { key: string; value: string }[] = [];
-  for (let i = 0; i < nLayer; i++) {
-    const b = block(c, h, i, pasts[i]);
-    h = b.output;
-    presents.push(b);
-  }
-  g.output('logits', lmHead(c, layerNorm(c, h, 'ln_f')), c.type, ['batch_size', 'sequence_length', V]);
+  const { lnF, presents } = c.contrib ? fusedBlocks(c, embedding(c, ids, positions), pasts) : standardBlocks(c, embedding(c, ids, positions), pasts);
+  // [B,T,D] -> [B,N,D]: the positions asked for, when the graph takes logits_index.
+  const picked = opts.logitsIndex ? g.op('Gather', [lnF, g.input('logits_index', 'int64', ['logits_length'])], { axis: { int: 1 } }, 'ln_f.picked') : lnF;
+  g.output('logits', lmHead(c, picked), c.type, ['batch_size', opts.logitsIndex ? 'logits_length' : 'sequence_length', V]);
   presents.forEach((p, i) => {
     g.output(`present.${i}.key`, p.key, c.type, ['batch_size', H, 'total_sequence_length', Dh]);
     g.output(`present.${i}.value`, p.value, c.type, ['batch_size', H, 'total_sequence_length', Dh]);

@@ -11,6 +11,12 @@ export const IR_VERSION = 9;
 
 export type FloatType = 'float32' | 'float64';
 
+/** One external-data "file" held in memory: the location a tensor names, and its bytes. */
+export interface ExternalData {
+  path: string;
+  data: Uint8Array;
+}
+
 /** Little-endian bytes of a typed array, without a copy (every platform ORT's CPU build runs on is little-endian). */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -62,9 +68,19 @@ export class GraphBuilder {
     return name;
   }
 
-  initializer(name: string, type: ElemType, dims: readonly number[], data: ArrayBufferView): string {
-    this.initializers.push({ name: this.claim(name), type, dims, bytes: bytesOf(data) });
+  /**
+   * A weight. With `external`, its bytes stay out of the ModelProto: the tensor names its external data
+   * (location = its own name) and the bytes are handed to ORT beside the model (externalData()), without a
+   * copy. That keeps a model of any size under protobuf's 2 GB limit and the weights out of the proto's buffer.
+   */
+  initializer(name: string, type: ElemType, dims: readonly number[], data: ArrayBufferView, opts: { external?: boolean } = {}): string {
+    this.initializers.push({ name: this.claim(name), type, dims, bytes: bytesOf(data), external: opts.external ? name : undefined });
     return name;
+  }
+
+  /** The bytes of every external initializer, under its location: InferenceSession's externalData option. */
+  externalData(): ExternalData[] {
+    return this.initializers.flatMap((t) => (t.external ? [{ path: t.external, data: t.bytes }] : []));
   }
 
   /** A shared int64 constant (an initializer), e.g. a Reshape target or Split sizes. */
@@ -110,6 +126,16 @@ export class GraphBuilder {
   node(op: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, out: string | readonly string[] = op.toLowerCase()): string[] {
     const outputs = (typeof out === 'string' ? [out] : out).map((o) => this.fresh(o));
     this.nodes.push({ op, inputs, outputs, attrs, name: `${op}_${this.count++}` });
+    return outputs;
+  }
+
+  /**
+   * A node of ONNX Runtime's contrib operators (domain com.microsoft, version 1; the model imports the
+   * domain when a node uses it). An output named '' is one the node may skip.
+   */
+  contrib(op: string, inputs: readonly string[], attrs: Record<string, AttrValue>, out: readonly string[]): string[] {
+    const outputs = out.map((o) => (o === '' ? '' : this.fresh(o)));
+    this.nodes.push({ op, inputs, outputs, attrs, name: `${op}_${this.count++}`, domain: 'com.microsoft' });
     return outputs;
   }
 

@@ -135,8 +135,13 @@ export interface TensorDef {
   name: string;
   type: ElemType;
   dims: readonly number[];
-  /** Little-endian element bytes (raw_data). */
+  /** Little-endian element bytes: raw_data, or the external data when `external` is set. */
   bytes: Uint8Array;
+  /**
+   * Keeps the bytes out of the ModelProto (which protobuf caps at 2 GB): the tensor names this location as
+   * its external data, and the bytes travel beside the model (InferenceSession's externalData, or a file).
+   */
+  external?: string;
 }
 
 export interface ValueInfoDef {
@@ -188,8 +193,10 @@ export function encodeTensor(t: TensorDef): ProtoWriter {
   for (const d of t.dims) w.varint(1, d); // dims
   w.varint(2, DataType[t.type]); // data_type
   w.string(8, t.name); // name
-  w.bytes(9, t.bytes); // raw_data
-  return w;
+  if (!t.external) return w.bytes(9, t.bytes); // raw_data
+  const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
+  w.message(13, entry('location', t.external)).message(13, entry('offset', '0')).message(13, entry('length', String(t.bytes.length))); // external_data
+  return w.varint(14, 1); // data_location = EXTERNAL
 }
 
 function encodeValueInfo(v: ValueInfoDef): ProtoWriter {
@@ -249,6 +256,8 @@ export function encodeModel(m: ModelDef): Uint8Array {
   if (m.docString) w.string(6, m.docString);
   w.message(7, encodeGraph(m.graph)); // graph
   w.message(8, new ProtoWriter().string(1, '').varint(2, m.opset)); // opset_import: the default domain
+  // ORT's contrib operators (com.microsoft, version 1), imported only by graphs that use them.
+  for (const domain of new Set(m.graph.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))) w.message(8, new ProtoWriter().string(1, domain).varint(2, 1));
   for (const [k, v] of Object.entries(m.metadata ?? {})) w.message(14, new ProtoWriter().string(1, k).string(2, v)); // metadata_props
   return w.finish();
 }

@@ -7,10 +7,11 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
 import { BaseRunner } from '../base-runner';
-import { headSize } from '../validate';
+import { BackendError, Gpt2SpecError } from '../errors';
+import { checkCache, checkIds, headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
-import { backendString, createSession, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
+import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
 
 export interface OnnxRunnerOptions {
   precision: FloatType;
@@ -18,6 +19,15 @@ export interface OnnxRunnerOptions {
   threads?: number;
   /** How the LM head multiplies by wteᵀ (see docs/onnx.md); 'gemm' unless measured otherwise. */
   lmHead?: LmHeadLayout;
+  /**
+   * Hand the weights to ORT as external data beside a weightless ModelProto (default true): no copy of the
+   * weights in the proto's buffer, and no 2 GB protobuf limit. false embeds them as raw_data.
+   */
+  externalData?: boolean;
+  /** ORT's weight prepacking (session.ts); default true. */
+  prepack?: boolean;
+  /** forward() on ORT's fused contrib operators (fused-graph.ts); float32 only, default true there. */
+  contrib?: boolean;
 }
 
 /** The ModelProto bytes of a graph, with what made it. */
@@ -50,6 +60,7 @@ export class OnnxRunner extends BaseRunner {
     this.type = opts.precision;
     this.name = opts.precision === 'float64' ? 'onnx64' : 'onnx';
     this.threads = resolveThreads(opts.threads);
+    if (opts.contrib && opts.precision !== 'float32') throw new OnnxSettingsError(`the contrib option needs precision float32: ORT's fused kernels are float32 only`);
     this.backend = backendString(opts.precision, this.threads);
   }
 
@@ -58,16 +69,22 @@ export class OnnxRunner extends BaseRunner {
     return (this.decoder ? 1 : 0) + this.components.size;
   }
 
-  private createSession(bytes: Uint8Array): Promise<InferenceSession> {
-    return createSession(bytes, this.threads);
+  private graphOptions(contrib = false) {
+    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true, contrib };
+  }
+
+  /** A session on a graph: its ModelProto bytes, and its weights beside them when they are external. */
+  private createSession(c: GraphContext, what: string): { bytes: Uint8Array; session: Promise<InferenceSession> } {
+    const bytes = modelBytes(c, what);
+    return { bytes, session: createSession(bytes, this.threads, c.g.externalData(), { prepack: this.opts.prepack }) };
   }
 
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
     await this.release();
     const t0 = performance.now();
-    const bytes = exportDecoder(weights, this.type, { lmHead: this.opts.lmHead });
+    const { bytes, session } = this.createSession(decoderGraph(weights, { ...this.graphOptions(this.opts.contrib ?? this.type === 'float32'), logitsIndex: true }), 'decoder');
     const t1 = performance.now();
-    this.decoder = await this.createSession(bytes);
+    this.decoder = await session;
     const t2 = performance.now();
     this.lastLoad = { buildSeconds: (t1 - t0) / 1000, sessionSeconds: (t2 - t1) / 1000, bytes: bytes.length };
     this.weights = weights;
@@ -85,8 +102,7 @@ export class OnnxRunner extends BaseRunner {
   private component(key: ComponentKey): Promise<InferenceSession> {
     let s = this.components.get(key);
     if (!s) {
-      const c = componentGraph(key, this.weights!, { type: this.type, lmHead: this.opts.lmHead });
-      s = this.createSession(modelBytes(c, key));
+      s = this.createSession(componentGraph(key, this.weights!, this.graphOptions()), key).session;
       s.catch(() => this.components.delete(key)); // a failed build is retried on the next call
       this.components.set(key, s);
     }
@@ -130,10 +146,37 @@ export class OnnxRunner extends BaseRunner {
     return fromOrt((await this.runComponent('lmHead', this.hidden(x))).output, 'output');
   }
 
-  protected async computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+  protected computeForward(ids: Tensor, past: KvCache | undefined, pastLength: number): Promise<{ logits: Tensor; present: KvCache }> {
+    return this.runDecoder(ids, past, pastLength, false);
+  }
+
+  /**
+   * forward() with the logits of the last position only, [B,1,V], and the full present: all that greedy
+   * decoding reads (runners/generate.ts uses it when a runner has it). It skips the LM head, a quarter of
+   * GPT-2 small's work, on every prompt position but the last. Not part of the contract (docs/onnx.md).
+   */
+  async forwardLastLogits(ids: Tensor, past?: KvCache): Promise<{ logits: Tensor; present: KvCache }> {
+    const config = this.config;
+    checkIds(ids, config);
+    const pastLength = checkCache(past, config, ids.shape[0]!, ids.shape[1]!);
+    checkIds(ids, config, pastLength);
+    try {
+      return await this.runDecoder(ids, past, pastLength, true);
+    } catch (e) {
+      if (e instanceof Gpt2SpecError) throw e;
+      throw new BackendError(`${this.name} forwardLastLogits`, e);
+    }
+  }
+
+  private async runDecoder(ids: Tensor, past: KvCache | undefined, pastLength: number, lastOnly: boolean): Promise<{ logits: Tensor; present: KvCache }> {
     const { nLayer, nHead: H } = this.config;
     const [B, T] = ids.shape as [number, number];
-    const feeds: Record<string, OrtTensor> = { input_ids: idsTensor(ids), position_ids: positionIds(B, T, pastLength) };
+    const positions = lastOnly ? [T - 1] : Array.from({ length: T }, (_, t) => t);
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: idsTensor(ids),
+      position_ids: positionIds(B, T, pastLength),
+      logits_index: ortTensor('int64', BigInt64Array.from(positions, BigInt), [positions.length]),
+    };
     const empty = emptyPast(this.type, B, H, headSize(this.config));
     for (let i = 0; i < nLayer; i++) {
       feeds[`past_key_values.${i}.key`] = past ? floatTensor(past.keys[i]!, this.type) : empty;

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Tensor } from '../contract';
 import { CheckpointError, Gpt2SpecError } from '../errors';
-import type { FloatType } from './graph';
+import type { ExternalData, FloatType } from './graph';
 import { fromMainRealm, toMainRealm } from '../realm';
 import { ort } from './ort';
 
@@ -34,9 +34,20 @@ export function resolveThreads(option?: number, env = process.env.GPT2_ONNX_THRE
   return value;
 }
 
+/** How a session is made beyond its thread count. */
+export interface SessionSettings {
+  /**
+   * Let kernels repack constant weights into their own layout at load (ORT's default). The packed copy sits
+   * beside the weights that other nodes still read, and the buffers it frees stay in the process's heap, so
+   * false keeps the runner's memory at one copy of the weights (docs/onnx.md measures both).
+   */
+  prepack?: boolean;
+}
+
 /** Graph optimisation 'all', the CPU execution provider, one session thread pool of `threads`. */
-export function sessionOptions(threads: number): InferenceSession.SessionOptions {
+export function sessionOptions(threads: number, settings: SessionSettings = {}): InferenceSession.SessionOptions {
   return {
+    ...(settings.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -61,9 +72,11 @@ export function ortTensor(type: 'float32' | 'float64' | 'int64', data: Float32Ar
   return new ort.Tensor(type, toMainRealm(data) as Float32Array, [...dims]);
 }
 
-/** A session on model bytes. */
-export function createSession(bytes: Uint8Array, threads: number): Promise<InferenceSession> {
-  return ort.InferenceSession.create(toMainRealm(bytes), sessionOptions(threads));
+/** A session on model bytes, with the bytes of the initializers they keep outside (graph.ts), if any. */
+export function createSession(bytes: Uint8Array, threads: number, externalData: readonly ExternalData[] = [], settings: SessionSettings = {}): Promise<InferenceSession> {
+  const options = sessionOptions(threads, settings);
+  if (externalData.length > 0) options.externalData = externalData.map((f) => ({ path: f.path, data: toMainRealm(f.data) }));
+  return ort.InferenceSession.create(toMainRealm(bytes), options);
 }
 
 /** A float tensor in the given type for ORT: the same buffer when the dtype matches, else a rounded copy. */
