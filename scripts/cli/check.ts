@@ -8,7 +8,7 @@ import { packageRoot } from '../../runners/paths';
 import { builtinRunners, looksLikePath, runnerSource } from '../../runners/registry';
 import { builtinTokenizers, tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
-import { jestConfig } from './jest-config';
+import { jestConfig, jestProjectConfig } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: `a built-in runner (${Object.keys(builtinRunners).join(', ')}) or an adapter module; default: every built-in runner` },
@@ -82,7 +82,8 @@ export async function check(argv: string[]): Promise<number> {
       reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
       rootDir: root,
       // The configuration as an object, not the package's jest.config.ts: no TypeScript config is parsed where the package is installed.
-      config: JSON.stringify(jestConfig(root)),
+      config: JSON.stringify(jestProjectConfig(root)),
+      maxWorkers: jestConfig(root).maxWorkers,
     } as Parameters<typeof runCLI>[0],
     [root],
   );

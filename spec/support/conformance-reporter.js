@@ -6,7 +6,8 @@ const { tmpdir } = require('node:os');
 const { dirname, join } = require('node:path');
 
 function loadReportModules() {
-  require('esbuild-register/dist/node').register({ target: 'node20' });
+  // Installed as a dependency, the report's sources are inside node_modules, which esbuild-register skips by default.
+  require('esbuild-register/dist/node').register({ target: 'node20', hookIgnoreNodeModules: false });
   return require('../../scripts/report/write.ts');
 }
 
