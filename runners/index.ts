@@ -8,3 +8,4 @@ export { BaseRunner } from './base-runner';
 export { cast, float32, float64, ids, int32, shapeSize, tensor, toFloat32, toFloat64 } from './tensor';
 export { loadCheckpoint, parseConfig, weightsFromRecord } from './weights/checkpoint';
 export { readSafetensors, writeSafetensors } from './weights/safetensors';
+export { defineAdapter, type AdapterDefinition, type PartialRunner } from './define-adapter';

@@ -15,6 +15,7 @@ import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
 import { selectOnly } from './only';
 import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
+import { jestConfig, jestProjectConfig } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: `a built-in runner (${Object.keys(builtinRunners).join(', ')}) or an adapter module; default: every built-in runner` },
@@ -102,6 +103,9 @@ export async function check(argv: string[]): Promise<number> {
         testNamePattern: selection?.testNamePattern,
         reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
         rootDir: root,
+        // The configuration as an object, not the package's jest.config.ts: no TypeScript config is parsed where the package is installed.
+        config: JSON.stringify(jestProjectConfig(root)),
+        maxWorkers: jestConfig(root).maxWorkers,
       } as Parameters<typeof runCLI>[0],
       [root],
     );

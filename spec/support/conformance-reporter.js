@@ -9,7 +9,8 @@ const { dirname, join } = require('node:path');
 const SUITE_FAILED = 'the suite failed to run';
 
 function loadReportModules() {
-  require('esbuild-register/dist/node').register({ target: 'node20' });
+  // Installed as a dependency, the report's sources are inside node_modules, which esbuild-register skips by default.
+  require('esbuild-register/dist/node').register({ target: 'node20', hookIgnoreNodeModules: false });
   return require('../../scripts/report/write.ts');
 }
 

@@ -1,0 +1,37 @@
+/**
+ * The jest configuration of the spec, built in code: jest.config.ts (npm test in the checkout) and
+ * `gpt2-spec check` (runCLI, wherever the package is installed) share it, so that the command never
+ * has to parse a TypeScript config file inside someone else's node_modules.
+ */
+import type { Config } from 'jest';
+
+/** The whole configuration, as jest.config.ts gives it: the project's, and the run's reporters and workers. */
+export function jestConfig(rootDir: string): Config {
+  return {
+    ...jestProjectConfig(rootDir),
+    reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
+    // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.
+    maxWorkers: 2,
+  };
+}
+
+/** The project's part alone: runCLI takes the run's options (reporters, workers) beside it, and warns about them inside it. */
+export function jestProjectConfig(rootDir: string): Config {
+  return {
+    rootDir,
+    testEnvironment: 'node',
+    roots: ['<rootDir>/spec'],
+    testMatch: ['**/*.spec.ts'],
+    transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+    globalSetup: '<rootDir>/spec/support/global-setup.ts',
+    globalTeardown: '<rootDir>/spec/support/global-teardown.ts',
+    setupFilesAfterEnv: ['<rootDir>/spec/support/matchers.ts'],
+    testTimeout: 60_000,
+    // Installed as a dependency, the spec and the runners' sources are themselves inside node_modules, which
+    // jest leaves out of its file map, its test paths and its transforms by default: only the package's own
+    // node_modules stays out.
+    haste: { retainAllFiles: true },
+    testPathIgnorePatterns: ['<rootDir>/node_modules/'],
+    transformIgnorePatterns: ['<rootDir>/node_modules/'],
+  };
+}
