@@ -54,10 +54,13 @@ export async function forwardInCalls(r: Gpt2Runner, sequence: number[], cuts: nu
 /** A view of the runner whose forward() remembers the last cache it returned (the generation loop reads only forward). */
 export function rememberingLastCache(r: Gpt2Runner): { runner: Gpt2Runner; last: () => KvCache | undefined } {
   let last: KvCache | undefined;
-  const forward: Gpt2Runner['forward'] = async (input, past) => {
-    const out = await r.forward(input, past);
+  const remembering = (step: Gpt2Runner['forward']): Gpt2Runner['forward'] => async (input, past) => {
+    const out = await step(input, past);
     last = out.present;
     return out;
   };
-  return { runner: overrideMethods(r, { forward }), last: () => last };
+  // Generation may step through a runner's forwardLastLogits (runners/generate.ts): its cache counts too.
+  const fast = (r as Gpt2Runner & { forwardLastLogits?: Gpt2Runner['forward'] }).forwardLastLogits;
+  const methods = { forward: remembering(r.forward.bind(r)), ...(typeof fast === 'function' ? { forwardLastLogits: remembering(fast.bind(r)) } : {}) };
+  return { runner: overrideMethods(r, methods), last: () => last };
 }
