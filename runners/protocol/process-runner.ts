@@ -15,6 +15,7 @@ import type { AttentionTrace, Gpt2Runner, Gpt2Weights, KvCache, LayerNormSite, T
 import { NotExposedError, RunnerBrokenError } from '../errors';
 import { isTensor } from '../tensor';
 import { componentTimeLimitMs, TimeLimitError } from '../time-limit';
+import { hfConfigJson } from '../weights/checkpoint';
 import { writeSafetensors } from '../weights/safetensors';
 import { removeOnExit, removeTemporary, RunnerProcess, type RunnerCommand } from './child';
 import { CRASHES_BEFORE_BROKEN, faultsOf, METHOD_CRASHES_BEFORE_BROKEN, noteFault } from './faults';
@@ -168,7 +169,7 @@ export class ProcessRunner implements Gpt2Runner {
 
   async load(weights: Gpt2Weights): Promise<void> {
     const path = weights.dir ?? this.writeTemporaryCheckpoint(weights);
-    const params: Record<string, unknown> = { path, config: hfConfig(weights) };
+    const params: Record<string, unknown> = { path, config: hfConfigJson(weights.config) };
     if (this.connection.hello.wantsWeights) params.weights = Object.fromEntries(weights.names().map((n) => [n, weights.get(n)]));
     const r = await this.connection.call('load', params, { replayed: true });
     if (typeof r.backend === 'string') this.backend = r.backend;
@@ -231,23 +232,9 @@ export class ProcessRunner implements Gpt2Runner {
       removeOnExit(this.tempCheckpoint);
     }
     const tensors = Object.fromEntries(weights.names().map((n) => [n, weights.get(n)]));
-    writeFileSync(join(this.tempCheckpoint, 'config.json'), JSON.stringify(hfConfig(weights)));
+    writeFileSync(join(this.tempCheckpoint, 'config.json'), JSON.stringify(hfConfigJson(weights.config)));
     writeFileSync(join(this.tempCheckpoint, 'model.safetensors'), writeSafetensors(tensors));
     return this.tempCheckpoint;
   }
 }
 
-/** The weights' config as Hugging Face's config.json spells it. */
-function hfConfig(weights: Gpt2Weights): Record<string, unknown> {
-  const c = weights.config;
-  return {
-    model_type: 'gpt2',
-    vocab_size: c.vocabSize,
-    n_positions: c.nPositions,
-    n_embd: c.nEmbd,
-    n_layer: c.nLayer,
-    n_head: c.nHead,
-    layer_norm_epsilon: c.layerNormEpsilon,
-    activation_function: 'gelu_new',
-  };
-}

@@ -70,6 +70,23 @@ export function parseConfig(json: unknown, source = 'config.json'): Gpt2Config {
 
 const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
 
+/** Gpt2Config -> config.json as Hugging Face's GPT2Config writes it: parseConfig's inverse, and what from_pretrained reads. */
+export function hfConfigJson(c: Gpt2Config): Record<string, unknown> {
+  return {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: c.vocabSize,
+    n_positions: c.nPositions,
+    n_ctx: c.nPositions,
+    n_embd: c.nEmbd,
+    n_layer: c.nLayer,
+    n_head: c.nHead,
+    layer_norm_epsilon: c.layerNormEpsilon,
+    activation_function: 'gelu_new',
+    tie_word_embeddings: true,
+  };
+}
+
 /** Every tensor a GPT-2 of this config has, with its shape, in HF's names and Conv1D [in,out] layout. */
 export function expectedShapes(config: Gpt2Config): Map<string, number[]> {
   const { vocabSize: V, nPositions: P, nEmbd: D, nLayer } = config;

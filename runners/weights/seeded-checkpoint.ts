@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Gpt2Config } from '../contract';
 import { shapeSize } from '../tensor';
-import { expectedShapes } from './checkpoint';
+import { expectedShapes, hfConfigJson } from './checkpoint';
 import { seededRandom } from './seeded';
 
 export type StoredDType = 'F32' | 'F16' | 'BF16';
@@ -29,15 +29,6 @@ export function parameterCount({ vocabSize: V, nPositions: P, nEmbd: D, nLayer }
 }
 
 const BYTES: Record<StoredDType, number> = { F32: 4, F16: 2, BF16: 2 };
-
-/** HF's config.json for a config. */
-export function hfConfigJson(c: Gpt2Config): Record<string, unknown> {
-  const { vocabSize, nPositions, nEmbd, nLayer, nHead, layerNormEpsilon } = c;
-  return {
-    model_type: 'gpt2', activation_function: 'gelu_new', vocab_size: vocabSize, n_positions: nPositions,
-    n_ctx: nPositions, n_embd: nEmbd, n_layer: nLayer, n_head: nHead, layer_norm_epsilon: layerNormEpsilon,
-  };
-}
 
 /** Writes config.json and model.safetensors for a seeded GPT-2 of this config into `dir`. Returns the safetensors size in bytes. */
 export function writeSeededCheckpoint(dir: string, config: Gpt2Config, dtype: StoredDType = 'F32', seed = 1729): number {

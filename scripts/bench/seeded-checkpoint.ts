@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpt2Config, Gpt2Weights } from '../../runners/contract';
+import { hfConfigJson } from '../../runners/weights/checkpoint';
 import { bytesOf } from '../../runners/onnx/graph';
 
 /** The GPT-2 shapes of the Hub's four checkpoints. */
@@ -21,25 +22,9 @@ export type Gpt2Size = keyof typeof GPT2_SHAPES;
 
 export const gpt2Config = (size: Gpt2Size): Gpt2Config => ({ vocabSize: 50257, nPositions: 1024, layerNormEpsilon: 1e-5, ...GPT2_SHAPES[size] });
 
-/** config.json as HF's GPT2Config writes it (the fields HF reads for these models). */
-function hfConfig(c: Gpt2Config): Record<string, unknown> {
-  return {
-    architectures: ['GPT2LMHeadModel'],
-    model_type: 'gpt2',
-    vocab_size: c.vocabSize,
-    n_positions: c.nPositions,
-    n_embd: c.nEmbd,
-    n_layer: c.nLayer,
-    n_head: c.nHead,
-    layer_norm_epsilon: c.layerNormEpsilon,
-    activation_function: 'gelu_new',
-    tie_word_embeddings: true,
-  };
-}
-
 /** Writes config.json and model.safetensors (float32, HF's names without the `transformer.` prefix) into dir. */
 export function writeCheckpoint(dir: string, weights: Gpt2Weights): void {
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfig(weights.config), null, 2));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfigJson(weights.config), null, 2));
   const names = weights.names();
   const header: Record<string, unknown> = {};
   let offset = 0;
