@@ -4,7 +4,7 @@
  *
  *   node -r esbuild-register scripts/bench-protocol.ts [--calls N] [--skip-spec]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Gpt2Runner } from '../runners/contract';
 import { packageRoot } from '../runners/paths';
@@ -28,6 +28,38 @@ async function timeCalls(r: Gpt2Runner, n: number, call: () => Promise<unknown>)
   return median(times);
 }
 
+const rate = (bytes: number, ms: number) => `${(bytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s`;
+
+/**
+ * The ceiling: the same bytes through a bare pipe to a child node that echoes them once whole, with no
+ * framing, decoding or runner behind it.
+ */
+async function rawPipeMs(bytes: number, n: number): Promise<number> {
+  const echo = `let n=0,c=[];process.stdin.on('data',d=>{c.push(d);n+=d.length;if(n>=${bytes}){const a=Buffer.concat(c);c=[];n=0;process.stdout.write(a)}})`;
+  const child = spawn(process.execPath, ['-e', echo], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const payload = Buffer.alloc(bytes, 1);
+  const once = () =>
+    new Promise<void>((resolve) => {
+      let got = 0;
+      const onData = (d: Buffer) => {
+        got += d.length;
+        if (got < bytes) return;
+        child.stdout.off('data', onData);
+        resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stdin.write(payload);
+    });
+  const times: number[] = [];
+  for (let i = 0; i < n + 3; i++) {
+    const t0 = process.hrtime.bigint();
+    await once();
+    if (i >= 3) times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  child.kill();
+  return median(times);
+}
+
 async function perCall(): Promise<void> {
   const weights = loadCheckpoint(join(root, 'fixtures/models/gpt2-mini'));
   const inProcess = await runnerSource('reference').create();
@@ -42,10 +74,11 @@ async function perCall(): Promise<void> {
     const D = weights.config.nEmbd;
     const T = Math.round((mb * 2 ** 20) / 8 / D);
     const x = float64([1, T, D]);
-    const n = mb >= 128 ? 5 : 20;
+    const n = mb >= 128 ? 9 : mb >= 16 ? 40 : 200;
     const ms = await timeCalls(outOfProcess, n, () => outOfProcess.mlp(x, 0));
     const bytes = 2 * x.data.byteLength; // there and back
-    console.log(`a ${mb} MiB tensor there and back (median of ${n}): ${ms.toFixed(1)} ms, ${(bytes / 2 ** 30 / (ms / 1000)).toFixed(2)} GiB/s`);
+    const pipe = await rawPipeMs(x.data.byteLength, n);
+    console.log(`a ${mb} MiB tensor there and back (median of ${n}): ${ms.toFixed(1)} ms, ${rate(bytes, ms)}; the bare pipe, same bytes: ${pipe.toFixed(1)} ms, ${rate(bytes, pipe)}`);
   }
   await inProcess.dispose();
   await outOfProcess.dispose();
