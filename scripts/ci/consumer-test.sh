@@ -53,14 +53,14 @@ TS
 echo 'declare module "own-math" { export function addRows(...a: unknown[]): void }' > own-math.d.ts
 
 step "check --runner adapter.ts"
-npx gpt2-spec check --runner ./adapter.ts --only Embedding --json "$work/report.json" > "$work/check.log" 2>&1 || { cat "$work/check.log"; fail "check failed"; }
+npx gpt2-spec check --runner ./adapter.ts --only embed --json "$work/report.json" > "$work/check.log" 2>&1 || { cat "$work/check.log"; fail "check failed"; }
 grep -Eq 'own-embedding +PASS' "$work/check.log" || { cat "$work/check.log"; fail "the adapter did not pass"; }
-node -e 'const r = require(process.argv[1]); if (!r.results.some((x) => x.runner === "own-embedding" && x.status === "not-exposed")) process.exit(1)' "$work/report.json" \
+node -e 'const r = require(process.argv[1]); if (!r.runners.some((x) => x.name === "own-embedding" && x.notExposed.includes("mlp"))) process.exit(1)' "$work/report.json" \
   || fail "the methods the adapter lacks were not reported as not exposed"
 
 step "check: an adapter that computes wrong fails the run"
 sed 's/pos \* D, D)/pos * D, D); out.data[0] += 1/' adapter.ts > wrong.ts
-if npx gpt2-spec check --runner ./wrong.ts --only Embedding > "$work/wrong.log" 2>&1; then fail "a wrong adapter passed"; fi
+if npx gpt2-spec check --runner ./wrong.ts --only embed > "$work/wrong.log" 2>&1; then fail "a wrong adapter passed"; fi
 
 step "imports: ESM and CommonJS, from the project"
 echo 'import { defineAdapter, NotExposedError } from "gpt2-spec"; if (typeof defineAdapter !== "function" || !(new NotExposedError("x") instanceof Error)) process.exit(1);' > esm.mjs
@@ -70,11 +70,19 @@ node cjs/index.cjs || fail "CommonJS require failed"
 npx --no-install tsc --version > /dev/null 2>&1 && fail "typescript leaked into the dependencies" || true
 
 fixtures="node_modules/gpt2-spec/fixtures"
-step "tokenize, detokenize, generate, compare, fixtures verify"
+step "tokenize, detokenize, generate, compare an adapter, fixtures verify"
 [ "$(npx gpt2-spec tokenize 'Hello world')" = "[15496,995]" ] || fail "tokenize"
 [ "$(npx gpt2-spec detokenize '[15496,995]')" = "Hello world" ] || fail "detokenize"
 npx gpt2-spec generate --model gpt2-tiny --prompt 'Hello' --max-new-tokens 3 > "$work/generate.log" 2>&1 || { cat "$work/generate.log"; fail "generate"; }
-npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner onnx --prompt 'Hello world' > "$work/compare.log" 2>&1 || { cat "$work/compare.log"; fail "compare --runner onnx"; }
 npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner ./adapter.ts --prompt 'Hello world' > "$work/compare-adapter.log" 2>&1 || { cat "$work/compare-adapter.log"; fail "compare --runner adapter.ts"; }
 npx gpt2-spec fixtures verify > "$work/fixtures.log" 2>&1 || { cat "$work/fixtures.log"; fail "fixtures verify"; }
+
+step "onnxruntime-node: not installed with gpt2-spec, and the onnx runner says how to add it"
+[ ! -d node_modules/onnxruntime-node ] || fail "onnxruntime-node was installed with gpt2-spec (its install script downloads CUDA libraries)"
+set +e; npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner onnx > "$work/no-ort.log" 2>&1; code=$?; set -e
+[ "$code" = 2 ] && grep -q 'optional peer dependency' "$work/no-ort.log" || { cat "$work/no-ort.log"; fail "compare --runner onnx without onnxruntime-node: exit $code, not 2 with the reason"; }
+step "onnxruntime-node added with its install script denied: the onnx runner runs"
+npm pkg set allowScripts.onnxruntime-node=false --json
+npm install onnxruntime-node@1.30.0 --prefer-offline --no-audit --no-fund > "$work/ort-install.log" 2>&1 || { cat "$work/ort-install.log"; fail "npm install onnxruntime-node"; }
+npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner onnx --prompt 'Hello world' > "$work/compare.log" 2>&1 || { cat "$work/compare.log"; fail "compare --runner onnx"; }
 step "passed"
