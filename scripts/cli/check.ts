@@ -14,7 +14,9 @@ import { verifiedFixtures } from '../../spec/support/fixture-integrity';
 import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
 import { selectOnly } from './only';
-import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
+import { BaselineError, readBaseline } from '../report/baseline';
+import { parseShard, ShardError } from '../report/model';
+import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec, type Flags } from './args';
 import { jestConfig, jestProjectConfig } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
@@ -27,6 +29,10 @@ const FLAGS: FlagSpec[] = [
   { name: 'html', type: 'string', value: 'FILE', help: 'write a self-contained HTML report' },
   { name: 'timeout', type: 'number', value: 'SECONDS', help: 'the time limit for one runner call (default 30)' },
   { name: 'memory-limit', type: 'number', value: 'MIB', help: 'the resident memory limit of a runner process (default 4096)' },
+  { name: 'baseline', type: 'string', value: 'FILE', help: 'expected failures (docs/ci.md): the failures it lists are reported as expected, any other fails the run' },
+  { name: 'strict', type: 'boolean', help: 'with --baseline: an expected failure that now passes fails the run too' },
+  { name: 'write-baseline', type: 'string', value: 'FILE', help: "write this run's failures as a baseline file" },
+  { name: 'shard', type: 'string', value: 'I/N', help: "run the I-th of N parts of the spec's files (merge the parts' --json reports with `gpt2-spec report merge`)" },
 ];
 
 export const checkHelp = () =>
@@ -62,7 +68,10 @@ export async function check(argv: string[]): Promise<number> {
   const memoryLimit = num(flags, 'memory-limit');
   if (memoryLimit !== undefined && !(memoryLimit > 0)) throw new UsageError('--memory-limit needs a number of MiB > 0');
 
-  const outputs = { json: str(flags, 'json'), junit: str(flags, 'junit'), html: str(flags, 'html') };
+  const baseline = baselineFlags(flags);
+  const shard = str(flags, 'shard');
+  if (shard !== undefined) asUsage(() => parseShard(shard));
+  const outputs = { json: str(flags, 'json'), junit: str(flags, 'junit'), html: str(flags, 'html'), 'write-baseline': str(flags, 'write-baseline') };
   // Checked now, not after the whole run.
   for (const [flag, path] of Object.entries(outputs)) if (path) checkWritable(path, flag);
   const only = str(flags, 'only');
@@ -81,6 +90,10 @@ export async function check(argv: string[]): Promise<number> {
     GPT2_SPEC_MEMORY_LIMIT_MIB: memoryLimit === undefined ? process.env.GPT2_SPEC_MEMORY_LIMIT_MIB : String(memoryLimit),
     GPT2_SPEC_VERDICT_FILE: verdictFile,
     GPT2_SPEC_TEST_NAME_PATTERN: selection?.testNamePattern,
+    GPT2_SPEC_BASELINE: baseline.file,
+    GPT2_SPEC_BASELINE_STRICT: baseline.strict ? '1' : undefined,
+    GPT2_SPEC_WRITE_BASELINE: outputs['write-baseline'] && resolve(outputs['write-baseline']),
+    GPT2_SPEC_SHARD: shard,
   };
   for (const [k, v] of Object.entries(env)) {
     if (v) process.env[k] = v;
@@ -106,26 +119,49 @@ export async function check(argv: string[]): Promise<number> {
         // The configuration as an object, not the package's jest.config.ts: no TypeScript config is parsed where the package is installed.
         config: JSON.stringify(jestProjectConfig(root)),
         maxWorkers: jestConfig(root).maxWorkers,
+        ...(shard ? { shard } : {}),
       } as Parameters<typeof runCLI>[0],
       [root],
     );
     if (results.numTotalTests === 0) {
-      process.stderr.write(`gpt2-spec check: no test matched${only ? ` --only ${only}` : ''}\n`);
+      const why = shard ? ` in shard ${shard} (there are fewer spec files than shards, or --only left this shard none)` : only ? ` --only ${only}` : '';
+      process.stderr.write(`gpt2-spec check: no test matched${why}\n`);
       return 2;
     }
     // The exit code is the printed verdict; a jest failure the report could not see still fails the run, and says so.
-    const verdict = existsSync(verdictFile) ? readFileSync(verdictFile, 'utf8') : undefined;
-    if (verdict === undefined) {
+    const written = existsSync(verdictFile) ? (JSON.parse(readFileSync(verdictFile, 'utf8')) as { verdict: string; expectedFailedTests: number }) : undefined;
+    if (written === undefined) {
       process.stderr.write('gpt2-spec check: the run ended without a verdict (the report was not written): FAIL\n');
       return 1;
     }
-    if (verdict === 'pass' && !results.success) {
-      process.stderr.write(`gpt2-spec check: jest reported a failure outside the spec's tests (${results.numRuntimeErrorTestSuites} suites failed to run): FAIL\n`);
+    // jest counts the baseline's expected failures as failed tests; anything beyond them the report never saw.
+    const unseen = results.numRuntimeErrorTestSuites > 0 || results.numFailedTests !== written.expectedFailedTests || (!results.success && results.numFailedTests === 0);
+    if (written.verdict === 'pass' && unseen) {
+      process.stderr.write(`gpt2-spec check: jest reported a failure outside the spec's tests (${results.numRuntimeErrorTestSuites} suites failed to run, ${results.numFailedTests} tests failed): FAIL\n`);
       return 1;
     }
-    return verdict === 'pass' ? 0 : 1;
+    return written.verdict === 'pass' ? 0 : 1;
   } finally {
     rmSync(dirname(verdictFile), { recursive: true, force: true });
+  }
+}
+
+/** --baseline FILE (read and checked now: a malformed one is exit 2 before anything runs) and --strict. */
+function baselineFlags(flags: Flags): { file?: string; strict: boolean } {
+  const file = str(flags, 'baseline');
+  const strict = flags.strict === true;
+  if (strict && file === undefined) throw new UsageError('--strict needs --baseline FILE');
+  if (file !== undefined) asUsage(() => readBaseline(resolve(file), strict));
+  return { file: file && resolve(file), strict };
+}
+
+/** A BaselineError or ShardError from the report's code is the user's input: one line, exit 2. */
+function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof BaselineError || e instanceof ShardError) throw new UsageError(e.message);
+    throw e;
   }
 }
 

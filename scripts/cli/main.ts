@@ -9,6 +9,7 @@ import { compare, compareHelp } from './compare';
 import { fixtures, fixturesHelp } from './fixtures';
 import { generate, generateHelp } from './generate';
 import { mutants, mutantsHelp } from './mutants';
+import { report, reportHelp } from './report';
 import { detokenize, detokenizeHelp, tokenize, tokenizeHelp } from './tokenize';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: () => string; summary: string }> = {
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   tokenize: { run: tokenize, help: tokenizeHelp, summary: 'text to token ids (a JSON array)' },
   detokenize: { run: detokenize, help: detokenizeHelp, summary: 'token ids to text' },
   fixtures: { run: fixtures, help: fixturesHelp, summary: 'fixtures verify: check every fixture file against its sha256' },
+  report: { run: report, help: reportHelp, summary: "report merge: the shards' JSON reports of one run as one report and one verdict" },
 };
 
 function mainHelp(): string {

@@ -41,6 +41,7 @@ table.matrix thead th .sub { display: block; max-width: 140px; }
 .st-fail { background: #fcdcdc; color: #9d1212; font-weight: 600; }
 .st-error { background: #efe1fa; color: #5e1d8c; font-weight: 600; }
 .st-known-divergence { background: #fff1c9; color: #6b4e00; }
+.st-expected-fail { background: #ece4f7; color: #4b2a7a; }
 .st-not-exposed { background: #eef0f2; color: #5b6570; }
 .st-skipped { background: #eef0f2; color: #5b6570; }
 .st-none { color: #a0a7ae; text-align: center; }

@@ -41,7 +41,7 @@ export function shorten(s: string, n: number): string {
 }
 
 /** The statuses from worst to least interesting: a cell of several results shows the first one present. */
-export const STATUS_ORDER: ResultStatus[] = ['fail', 'error', 'known-divergence', 'pass', 'not-exposed', 'skipped'];
+export const STATUS_ORDER: ResultStatus[] = ['fail', 'error', 'known-divergence', 'expected-fail', 'pass', 'not-exposed', 'skipped'];
 
 export const STATUS_LABEL: Record<ResultStatus, string> = {
   pass: 'pass',
@@ -50,6 +50,7 @@ export const STATUS_LABEL: Record<ResultStatus, string> = {
   'known-divergence': 'known divergence',
   'not-exposed': 'not exposed',
   skipped: 'skipped',
+  'expected-fail': 'expected failure',
 };
 
 /** A symbol beside each status, so that the page never relies on colour alone. */
@@ -60,6 +61,7 @@ export const STATUS_MARK: Record<ResultStatus, string> = {
   'known-divergence': '≈',
   'not-exposed': '∅',
   skipped: '–',
+  'expected-fail': '⊘',
 };
 
 /** The worst status among some results, or undefined when there are none. */

@@ -14,6 +14,7 @@ export function cellText(results: ResultEntry[]): string {
   }
   if (errors.length > 0) return `ERROR ${errors.length}`;
   const parts: string[] = [];
+  if (by('expected-fail').length) parts.push(`expected fail ${by('expected-fail').length}`);
   const passes = by('pass');
   if (passes.length) {
     const usages = passes.map((r) => r.usage).filter((u): u is number => typeof u === 'number' && Number.isFinite(u));
@@ -22,6 +23,17 @@ export function cellText(results: ResultEntry[]): string {
   if (by('known-divergence').length) parts.push(`known divergence ${by('known-divergence').length}`);
   if (by('not-exposed').length) parts.push('not exposed');
   return parts.join(', ');
+}
+
+/** The baseline's part: which listed failures still fail, which now pass (they fail a --strict run), which did not run here. */
+function baselineLines(report: Report): string[] {
+  const b = report.baseline!;
+  const of = (o: string) => b.entries.filter((e) => e.outcome === o);
+  const name = (e: (typeof b.entries)[number]) => `${shown(e.runner)} ${e.component}${e.case ? ` ${e.case}` : ''}${e.tensor ? ` ${e.tensor}` : ''}`;
+  const lines = [`Baseline ${shown(b.file)}: ${b.entries.length} expected failure${b.entries.length === 1 ? '' : 's'} listed; ${of('still-failing').length} still fail, ${of('now-passing').length} now pass, ${of('not-run').length} not run here${b.strict ? ' (--strict)' : ''}`];
+  for (const e of of('now-passing')) lines.push(`  now passing${b.strict ? ' (fails the run under --strict)' : ''}: ${name(e)}: remove it from the baseline`);
+  for (const e of of('not-run')) lines.push(`  not run here: ${name(e)}`);
+  return lines;
 }
 
 export function formatPercent(usage: number): string {
@@ -105,12 +117,15 @@ export function renderMatrix(report: Report, files: { json?: string } = {}): str
       if (group.length > 3) out.push(`  ${key}: ... and ${group.length - 3} more (${files.json ? `all of them in ${files.json}` : 'add --json FILE for all of them'})`);
     }
   }
+  if (report.baseline) out.push('', ...baselineLines(report));
   if (report.skipped.length) {
     out.push('', `Skipped (${report.skipped.reduce((n, s) => n + s.count, 0)}), each with its reason:`);
     for (const s of report.skipped) out.push(`  ${s.count > 1 ? `${s.count}× ` : ''}${shown(s.title)}`);
   }
   const s = report.summary;
-  out.push('', `Results: ${s.pass} pass, ${s.fail} fail, ${s.error} error, ${s['not-exposed']} not exposed, ${s['known-divergence']} known divergence`);
+  const expected = report.baseline ? `, ${s['expected-fail']} expected fail` : '';
+  out.push('', `Results: ${s.pass} pass, ${s.fail} fail, ${s.error} error${expected}, ${s['not-exposed']} not exposed, ${s['known-divergence']} known divergence`);
+  if (report.shard) out.push(`Shard ${report.shard.index}/${report.shard.count}: this verdict covers this shard's chapters only; \`gpt2-spec report merge\` gives the whole run's.`);
   out.push(`Verdict: ${report.verdict.toUpperCase()}`);
   return `${out.join('\n')}\n`;
 }

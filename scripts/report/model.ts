@@ -4,7 +4,10 @@
  * matrix, JSON (schema in docs/report-schema.md), JUnit XML and HTML.
  */
 
-export type ResultStatus = 'pass' | 'fail' | 'not-exposed' | 'known-divergence' | 'error' | 'skipped';
+import { applyBaseline, type BaselineUse } from './baseline';
+
+/** expected-fail: a fail or error that the run's baseline lists (scripts/report/baseline.ts). */
+export type ResultStatus = 'pass' | 'fail' | 'not-exposed' | 'known-divergence' | 'error' | 'skipped' | 'expected-fail';
 
 export interface ResultEntry {
   runner: string;
@@ -21,6 +24,11 @@ export interface ResultEntry {
   test?: string;
   /** The runner's output itself, kept for the HTML report's pictures (only for the tensors the spec marks). */
   sample?: { shape: number[]; data: number[] };
+  /** For an expected-fail: what it was (fail or error), and the baseline's reason. */
+  was?: 'fail' | 'error';
+  expectedReason?: string;
+  /** Made by the report from a test that failed without a record, not by the spec itself. */
+  derived?: true;
 }
 
 export interface RunnerEntry {
@@ -38,6 +46,8 @@ export interface RunnerEntry {
   notExposedBlocks?: string[];
   /** The conformance profiles the runner holds: every block and trace field (full), or forward, cache and generation. */
   profiles?: Record<ProfileName, boolean>;
+  /** In a shard that ran none of this runner's chapters: its nothing-checked is not this shard's to judge. */
+  idle?: true;
 }
 
 export type ProfileName = 'full' | 'forward';
@@ -64,6 +74,8 @@ export interface TestOutcome {
   status: 'passed' | 'failed' | 'pending' | 'skipped' | 'todo' | 'disabled' | 'focused';
   failureMessages: string[];
   durationMs?: number;
+  /** A failed test whose every failure the baseline lists. */
+  expectedFailure?: true;
 }
 
 export interface Report {
@@ -72,10 +84,14 @@ export interface Report {
   /** The run's verdict, the one the exit code gives: fail on any failure, error, crash, or runner that checked nothing. */
   verdict: 'pass' | 'fail';
   fixtures?: FixturesEntry;
+  /** The expected failures the run was judged with, and what became of each. */
+  baseline?: BaselineUse;
+  /** The part of the spec's files this run ran (check --shard); its verdict covers only that part. */
+  shard?: Shard;
   runners: RunnerEntry[];
   tokenizers: RunnerEntry[];
   results: ResultEntry[];
-  summary: Record<ResultStatus, number> & { total: number; tests: { passed: number; failed: number; skipped: number } };
+  summary: Record<ResultStatus, number> & { total: number; tests: { passed: number; failed: number; expectedFailures: number; skipped: number } };
   skipped: { title: string; count: number }[];
   tests: TestOutcome[];
 }
@@ -155,21 +171,41 @@ const BLOCK_OF_FILE: [RegExp, string][] = [
   [/0[89]-/, 'generation'],
 ];
 
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** `i/n`, 1 ≤ i ≤ n: the shard of check --shard (jest's own sharding, by test file). */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || !(count >= 1) || !(index >= 1) || index > count) throw new ShardError(`--shard needs i/n with 1 ≤ i ≤ n (e.g. 2/4), got '${text}'`);
+  return { index, count };
+}
+
+export class ShardError extends Error {
+  override name = 'ShardError';
+}
+
 export interface RunContext {
   stderr?: Record<string, string>;
   fixtures?: FixturesEntry;
+  baseline?: BaselineUse;
+  shard?: Shard;
 }
 
 export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: TestOutcome[], context: RunContext = {}): Report {
   const stderr = context.stderr ?? {};
-  const results = [...records];
+  let results = [...records];
   // A failed test that recorded no failure threw or timed out: report it as an error of its building block.
   const failedWithRecord = new Set(records.filter((r) => (r.status === 'fail' || r.status === 'error') && r.test).map((r) => r.test));
   for (const t of tests) {
     if (t.status !== 'failed' || failedWithRecord.has(t.fullName)) continue;
     const runner = runnerOfTest(t);
     if (!runner) continue;
-    results.push({ runner, component: blockOfTest(t), case: t.title, status: 'error', reason: firstLine(t.failureMessages[0] ?? 'failed'), test: t.fullName });
+    results.push({ runner, component: blockOfTest(t), case: t.title, status: 'error', reason: firstLine(t.failureMessages[0] ?? 'failed'), test: t.fullName, derived: true });
   }
   // A chapter that failed to run as a whole (a crash, a dead worker) is an error of its block for every runner.
   for (const t of tests.filter((x) => x.title === SUITE_FAILED)) {
@@ -177,19 +213,26 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     if (!block) continue;
     const names = block === 'tokenizer' ? ['tokenizers'] : probe.filter((s) => s.status === 'available').map((s) => s.name ?? s.id);
     const reason = `${t.file.split('/').pop()} failed to run: ${firstLine(t.failureMessages[0] ?? 'no message')}`;
-    for (const runner of names) results.push({ runner, component: block, case: 'all', status: 'error', reason, test: t.fullName });
+    for (const runner of names) results.push({ runner, component: block, case: 'all', status: 'error', reason, test: t.fullName, derived: true });
   }
+  let baseline = context.baseline;
+  if (baseline) ({ results, use: baseline } = applyBaseline(results, baseline));
+  tests = tests.map((t) => (t.status === 'failed' && failuresAllExpected(t, results) ? { ...t, expectedFailure: true as const } : t));
 
   const failedRunners = new Set(results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => r.runner));
   const runners: RunnerEntry[] = probe.map((s) => {
     const name = s.name ?? s.id;
-    const coverage = coverageOf(results.filter((r) => r.runner === name));
+    const own = results.filter((r) => r.runner === name);
+    const coverage = coverageOf(own);
     const status = s.status === 'unavailable' ? 'unavailable' : failedRunners.has(name) ? 'fail' : coverage.checked!.length === 0 ? 'nothing-checked' : 'pass';
+    // A shard that ran none of a runner's chapters says so; the merged report judges what it checked.
+    const idle = context.shard !== undefined && own.length === 0 && status === 'nothing-checked';
     return {
       name,
       backend: s.backend,
       status,
-      reason: s.reason,
+      reason: idle ? `this shard (${context.shard!.index}/${context.shard!.count}) ran none of its chapters` : s.reason,
+      ...(idle ? { idle: true as const } : {}),
       notExposed: s.notExposed,
       unsupportedModels: s.unsupportedModels ?? {},
       ...(stderr[s.id] ? { stderr: stderr[s.id] } : {}),
@@ -212,14 +255,17 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
   const failed =
     count('fail') > 0 ||
     count('error') > 0 ||
-    tests.some((t) => t.status === 'failed') ||
-    [...runners, ...tokenizers].some((r) => r.status === 'fail' || r.status === 'nothing-checked') ||
-    !results.some((r) => r.status === 'pass');
+    tests.some((t) => t.status === 'failed' && !t.expectedFailure) ||
+    [...runners, ...tokenizers].some((r) => r.status === 'fail' || (r.status === 'nothing-checked' && !r.idle)) ||
+    !results.some((r) => r.status === 'pass') ||
+    (baseline?.strict === true && baseline.entries.some((e) => e.outcome === 'now-passing'));
   return {
     schemaVersion: 1,
     generatedAt: new Date().toISOString(),
     verdict: failed ? 'fail' : 'pass',
     ...(context.fixtures ? { fixtures: context.fixtures } : {}),
+    ...(baseline ? { baseline } : {}),
+    ...(context.shard ? { shard: context.shard } : {}),
     runners,
     tokenizers,
     results,
@@ -230,10 +276,12 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
       'known-divergence': count('known-divergence'),
       error: count('error'),
       skipped: count('skipped'),
+      'expected-fail': count('expected-fail'),
       total: results.length,
       tests: {
         passed: tests.filter((t) => t.status === 'passed').length,
-        failed: tests.filter((t) => t.status === 'failed').length,
+        failed: tests.filter((t) => t.status === 'failed' && !t.expectedFailure).length,
+        expectedFailures: tests.filter((t) => t.expectedFailure).length,
         skipped: tests.filter((t) => t.status !== 'passed' && t.status !== 'failed').length,
       },
     },
@@ -246,6 +294,15 @@ export function firstLine(message: string): string {
   // jest failure messages carry ANSI colours and a stack; the first meaningful line is the reason.
   const plain = message.replace(/\u001b\[[0-9;]*m/g, '');
   return plain.split('\n').map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith('at ')) ?? plain;
+}
+
+/**
+ * A failed test is expected when the baseline lists every failure it recorded (at least one). A test
+ * stops at its first failed assertion, so that failure is the one it recorded.
+ */
+function failuresAllExpected(t: TestOutcome, results: ResultEntry[]): boolean {
+  const own = results.filter((r) => r.test === t.fullName && (r.status === 'fail' || r.status === 'error' || r.status === 'expected-fail'));
+  return own.length > 0 && own.every((r) => r.status === 'expected-fail');
 }
 
 /** Whether the run failed: the report's verdict. */
