@@ -112,6 +112,8 @@ export function runnerSource(nameOrPath: string): RunnerSource {
 
 /** The selection: GPT2_SPEC_RUNNERS (comma list of names or paths), or every built-in runner checked by default. */
 export function selectedRunnerIds(env = process.env.GPT2_SPEC_RUNNERS): { ids: string[]; explicit: boolean } {
+  // check --tokenizer alone: no runner at all, rather than every default one with nothing to check.
+  if (process.env.GPT2_SPEC_NO_RUNNERS === '1') return { ids: [], explicit: true };
   const list = (env ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length > 0) return { ids: list, explicit: true };
   return { ids: Object.entries(builtinRunners).filter(([, r]) => r.byDefault !== false).map(([name]) => name), explicit: false };

@@ -11,6 +11,7 @@ import { rowsOf } from './support/goldens';
 import { cli as runCli } from './support/cli';
 import { mutantAdapter } from './support/mutants/adapters';
 import { tempDir } from './support/temp';
+import type { Report } from '../scripts/report/model';
 
 const root = packageRoot();
 const cli = (args: string[], input?: string) => runCli(args, { input });
@@ -72,6 +73,15 @@ describe('The gpt2-spec command', () => {
     expect(r.stderr).not.toMatch(/does not exist/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/transformers\.js\s+PASS/);
+  }, 60_000);
+
+  it('checks tokenizers alone with --tokenizer: no runner is probed, and none is "nothing checked"', () => {
+    const out = join(tempDir('gpt2-spec-cli-'), 'tokenizers.json');
+    const r = cli(['check', '--tokenizer', 'reference', '--only', 'seed/cat-sat-on-the', '--json', out]);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(report.runners).toEqual([]);
+    expect(report.tokenizers.map((t) => [t.name, t.status])).toEqual([['reference', 'pass']]);
+    expect(r.code).toBe(0);
   }, 60_000);
 
   it('verifies the fixtures against their sha256', () => {

@@ -81,6 +81,7 @@ export async function check(argv: string[]): Promise<number> {
 
   const env: Record<string, string | undefined> = {
     GPT2_SPEC_RUNNERS: selectedRunners.join(','),
+    GPT2_SPEC_NO_RUNNERS: tokenizers.length > 0 && runners.length === 0 ? '1' : undefined,
     GPT2_SPEC_TOKENIZERS: tokenizers.join(','),
     GPT2_SPEC_FIXTURES: fixtures,
     GPT2_SPEC_REPORT_JSON: outputs.json && resolve(outputs.json),

@@ -219,10 +219,13 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
   if (baseline) ({ results, use: baseline } = applyBaseline(results, baseline));
   tests = tests.map((t) => (t.status === 'failed' && failuresAllExpected(t, results) ? { ...t, expectedFailure: true as const } : t));
 
-  const failedRunners = new Set(results.filter((r) => r.status === 'fail' || r.status === 'error').map((r) => r.runner));
+  // A runner and a tokenizer may share a name (reference, transformers.js): the tokenizer row is the tokenizer's alone.
+  const failedIn = (tokenizer: boolean) => new Set(results.filter((r) => (r.status === 'fail' || r.status === 'error') && (r.component === 'tokenizer') === tokenizer).map((r) => r.runner));
+  const failedRunners = failedIn(false);
+  const failedTokenizers = failedIn(true);
   const runners: RunnerEntry[] = probe.map((s) => {
     const name = s.name ?? s.id;
-    const own = results.filter((r) => r.runner === name);
+    const own = results.filter((r) => r.runner === name && r.component !== 'tokenizer');
     const coverage = coverageOf(own);
     const status = s.status === 'unavailable' ? 'unavailable' : failedRunners.has(name) ? 'fail' : coverage.checked!.length === 0 ? 'nothing-checked' : 'pass';
     // A shard that ran none of a runner's chapters says so; the merged report judges what it checked.
@@ -240,7 +243,7 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     };
   });
   const tokenizerNames = [...new Set(results.filter((r) => r.component === 'tokenizer').map((r) => r.runner))];
-  const tokenizers: RunnerEntry[] = tokenizerNames.map((name) => ({ name, status: failedRunners.has(name) ? 'fail' : 'pass', notExposed: [], unsupportedModels: {} }));
+  const tokenizers: RunnerEntry[] = tokenizerNames.map((name) => ({ name, status: failedTokenizers.has(name) ? 'fail' : 'pass', notExposed: [], unsupportedModels: {} }));
 
   const skippedCounts = new Map<string, number>();
   // A skip line names its subject: the chapter it is in, then the test's own reason.
