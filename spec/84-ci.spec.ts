@@ -86,6 +86,11 @@ describe('Expected failures: a baseline file lets a partial implementation gate 
     expect(xml).toContain('<skipped message="expected failure (baseline): case-b: outside tolerance"/>');
   });
 
+  it("JUnit carries each runner process's stderr, escaped, in system-err", () => {
+    const report = buildReport([ok.result], probe, [ok.test], { stderr: { mine: 'loaded <weights> & warmed up\n' } });
+    expect(renderJunit(report)).toContain('<system-err>--- mine ---\nloaded &lt;weights&gt; &amp; warmed up\n</system-err>');
+  });
+
   it('--write-baseline lists every failure once, by runner, row, case and tensor', () => {
     const written = baselineOf(run([ok, bad, bad]));
     expect(written.expectedFailures).toEqual([{ runner: 'mine', component: 'mlp.output', case: 'case-b', tensor: 'case-b.t', reason: 'case-b: outside tolerance' }]);

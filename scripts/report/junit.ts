@@ -27,6 +27,12 @@ export function renderJunit(report: Report): string {
     });
     return `  <testsuite name="${escape(basename(file))}" tests="${tests.length}" failures="${failures}" skipped="${skipped}" time="${time.toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`;
   });
+  // What each runner process wrote to stderr, as JUnit's own place for it, so that CI shows it beside the failures.
+  const stderr = report.runners.filter((r) => r.stderr);
+  if (stderr.length) {
+    const text = stderr.map((r) => `--- ${r.name} ---\n${plain(r.stderr!)}`).join('\n');
+    suites.push(`  <testsuite name="runner stderr" tests="0" failures="0" skipped="0" time="0">\n    <system-err>${escape(text)}</system-err>\n  </testsuite>`);
+  }
   const s = report.summary.tests;
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="gpt2-spec" tests="${s.passed + s.failed + s.expectedFailures + s.skipped}" failures="${s.failed}" skipped="${s.skipped + s.expectedFailures}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
