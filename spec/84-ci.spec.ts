@@ -121,10 +121,15 @@ describe('Shards: the CI system runs the spec in parts, and `report merge` judge
     for (const bad of ['0/3', '4/3', '1/0', '1', 'a/b', '-1/2']) expect(() => parseShard(bad)).toThrow(/--shard needs i\/n/);
   });
 
-  it("a shard that ran none of a runner's chapters does not fail for it; the merge judges it", () => {
+  it("a shard that checked nothing of a runner (none of its chapters, or only what it does not expose) does not fail for it; the merge judges it", () => {
     const empty = run([], undefined, { index: 2, count: 2 });
     expect(empty.runners[0]!.idle).toBe(true);
     expect(empty.runners[0]!.status).toBe('nothing-checked');
+    expect(empty.verdict).toBe('pass');
+    const hidden = { ...testOf('case-g', 'generation', 'pass'), result: { ...testOf('case-g', 'generation', 'pass').result, status: 'not-exposed' as const } };
+    const withOther = buildReport([hidden.result, { ...embed.result, runner: 'other' }], [...probe, { id: 'other', name: 'other', status: 'available', notExposed: [] }], [hidden.test, embed.test], { shard: { index: 1, count: 2 } });
+    expect(withOther.runners.find((r) => r.name === 'mine')!.idle).toBe(true);
+    expect(withOther.verdict).toBe('pass');
   });
 
   it("the merged report holds every shard's results and tests, and one verdict", () => {

@@ -77,6 +77,15 @@ npx gpt2-spec generate --model gpt2-tiny --prompt 'Hello' --max-new-tokens 3 > "
 npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner ./adapter.ts --prompt 'Hello world' > "$work/compare-adapter.log" 2>&1 || { cat "$work/compare-adapter.log"; fail "compare --runner adapter.ts"; }
 npx gpt2-spec fixtures verify > "$work/fixtures.log" 2>&1 || { cat "$work/fixtures.log"; fail "fixtures verify"; }
 
+step "check in two shards, merged into one verdict; mutants"
+for i in 1 2; do
+  npx gpt2-spec check --runner ./adapter.ts --only 'embed|validation' --shard "$i/2" --json "$work/shard-$i.json" > "$work/shard-$i.log" 2>&1 || { cat "$work/shard-$i.log"; fail "check --shard $i/2"; }
+done
+npx gpt2-spec report merge "$work/shard-1.json" "$work/shard-2.json" --junit "$work/merged.xml" > "$work/merge.log" 2>&1 || { cat "$work/merge.log"; fail "report merge"; }
+grep -q 'Verdict: PASS' "$work/merge.log" || { cat "$work/merge.log"; fail "the merged verdict"; }
+npx gpt2-spec mutants --mutant erf-gelu --model gpt2-mini > "$work/mutants.log" 2>&1 || { cat "$work/mutants.log"; fail "mutants"; }
+grep -q 'erf-gelu/float32 .*killed' "$work/mutants.log" || { cat "$work/mutants.log"; fail "mutants: erf-gelu not killed"; }
+
 step "onnxruntime-node: not installed with gpt2-spec, and the onnx runner says how to add it"
 [ ! -d node_modules/onnxruntime-node ] || fail "onnxruntime-node was installed with gpt2-spec (its install script downloads CUDA libraries)"
 set +e; npx gpt2-spec compare --weights "$fixtures/models/gpt2-tiny" --runner onnx > "$work/no-ort.log" 2>&1; code=$?; set -e

@@ -17,7 +17,7 @@ import { selectOnly } from './only';
 import { BaselineError, readBaseline } from '../report/baseline';
 import { parseShard, ShardError } from '../report/model';
 import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec, type Flags } from './args';
-import { jestConfig, jestProjectConfig } from './jest-config';
+import { specRunArgv } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: `a built-in runner (${Object.keys(builtinRunners).join(', ')}) or an adapter module; default: every built-in runner` },
@@ -107,23 +107,8 @@ export async function check(argv: string[]): Promise<number> {
   // jest is loaded here, not at start-up, so that the other commands start fast.
   const { runCLI } = require('jest') as typeof import('jest');
   try {
-    const { results } = await runCLI(
-      {
-        _: [],
-        $0: 'gpt2-spec',
-        ci: true,
-        silent: true,
-        testPathPatterns: selection?.files ?? specPatterns(selectedRunners.length > 0, tokenizers.length > 0),
-        testNamePattern: selection?.testNamePattern,
-        reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
-        rootDir: root,
-        // The configuration as an object, not the package's jest.config.ts: no TypeScript config is parsed where the package is installed.
-        config: JSON.stringify(jestProjectConfig(root)),
-        maxWorkers: jestConfig(root).maxWorkers,
-        ...(shard ? { shard } : {}),
-      } as Parameters<typeof runCLI>[0],
-      [root],
-    );
+    const argv = specRunArgv(root, { testPathPatterns: selection?.files ?? specPatterns(selectedRunners.length > 0, tokenizers.length > 0), testNamePattern: selection?.testNamePattern, shard });
+    const { results } = await runCLI(argv as Parameters<typeof runCLI>[0], [root]);
     if (results.numTotalTests === 0) {
       const why = shard ? ` in shard ${shard} (there are fewer spec files than shards, or --only left this shard none)` : only ? ` --only ${only}` : '';
       process.stderr.write(`gpt2-spec check: no test matched${why}\n`);

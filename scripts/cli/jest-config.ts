@@ -3,6 +3,7 @@
  * `gpt2-spec check` (runCLI, wherever the package is installed) share it, so that the command never
  * has to parse a TypeScript config file inside someone else's node_modules.
  */
+import { join } from 'node:path';
 import type { Config } from 'jest';
 
 /** The whole configuration, as jest.config.ts gives it: the project's, and the run's reporters and workers. */
@@ -33,5 +34,33 @@ export function jestProjectConfig(rootDir: string): Config {
     haste: { retainAllFiles: true },
     testPathIgnorePatterns: ['<rootDir>/node_modules/'],
     transformIgnorePatterns: ['<rootDir>/node_modules/'],
+  };
+}
+
+/** What a command's jest run chooses: which spec files and tests, and which part of them. */
+export interface SpecRun {
+  testPathPatterns: string[];
+  testNamePattern?: string;
+  shard?: string;
+}
+
+/**
+ * The options for jest's runCLI in a command (check, mutants): the configuration as an object rather than
+ * the package's jest.config.ts, so that no TypeScript config is parsed where the package is installed, and
+ * the run's reporters (progress on stderr, the conformance report).
+ */
+export function specRunArgv(root: string, run: SpecRun): Record<string, unknown> {
+  return {
+    _: [],
+    $0: 'gpt2-spec',
+    ci: true,
+    silent: true,
+    testPathPatterns: run.testPathPatterns,
+    testNamePattern: run.testNamePattern,
+    reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
+    rootDir: root,
+    config: JSON.stringify(jestProjectConfig(root)),
+    maxWorkers: jestConfig(root).maxWorkers,
+    ...(run.shard ? { shard: run.shard } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { cheapestKills, killMatrix, renderKillMatrix, renderKillMatrixMarkdown }
 import { loadManifest } from '../../spec/support/fixtures';
 import type { Report } from '../report/model';
 import { formatHelp, list, parseArgs, str, UsageError, type FlagSpec } from './args';
+import { specRunArgv } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
   { name: 'mutant', type: 'string', repeat: true, value: 'NAME', help: 'only this mutant (default: the whole catalogue)' },
@@ -74,16 +75,5 @@ async function runSpec(): Promise<void> {
   const root = packageRoot();
   // jest is loaded here, not at start-up, so that the other commands start fast.
   const { runCLI } = require('jest') as typeof import('jest');
-  await runCLI(
-    {
-      _: [],
-      $0: 'gpt2-spec',
-      ci: true,
-      silent: true,
-      testPathPatterns: ['spec/0[2-8]'],
-      reporters: [join(root, 'spec/support/progress-reporter.js'), join(root, 'spec/support/conformance-reporter.js')],
-      rootDir: root,
-    } as Parameters<typeof runCLI>[0],
-    [root],
-  );
+  await runCLI(specRunArgv(root, { testPathPatterns: ['spec/0[2-8]'] }) as Parameters<typeof runCLI>[0], [root]);
 }

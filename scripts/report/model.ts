@@ -46,7 +46,7 @@ export interface RunnerEntry {
   notExposedBlocks?: string[];
   /** The conformance profiles the runner holds: every block and trace field (full), or forward, cache and generation. */
   profiles?: Record<ProfileName, boolean>;
-  /** In a shard that ran none of this runner's chapters: its nothing-checked is not this shard's to judge. */
+  /** In a shard that checked nothing of this runner: its nothing-checked is not this shard's to judge, but the merge's. */
   idle?: true;
 }
 
@@ -228,13 +228,13 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     const own = results.filter((r) => r.runner === name && r.component !== 'tokenizer');
     const coverage = coverageOf(own);
     const status = s.status === 'unavailable' ? 'unavailable' : failedRunners.has(name) ? 'fail' : coverage.checked!.length === 0 ? 'nothing-checked' : 'pass';
-    // A shard that ran none of a runner's chapters says so; the merged report judges what it checked.
-    const idle = context.shard !== undefined && own.length === 0 && status === 'nothing-checked';
+    // A shard whose chapters checked nothing of a runner (none ran, or all it ran is not exposed) says so; the merge judges it.
+    const idle = context.shard !== undefined && status === 'nothing-checked';
     return {
       name,
       backend: s.backend,
       status,
-      reason: idle ? `this shard (${context.shard!.index}/${context.shard!.count}) ran none of its chapters` : s.reason,
+      reason: idle ? `this shard (${context.shard!.index}/${context.shard!.count}) checked nothing of it: the merged report judges the whole run` : s.reason,
       ...(idle ? { idle: true as const } : {}),
       notExposed: s.notExposed,
       unsupportedModels: s.unsupportedModels ?? {},
@@ -260,7 +260,8 @@ export function buildReport(records: ResultEntry[], probe: ProbeState[], tests: 
     count('error') > 0 ||
     tests.some((t) => t.status === 'failed' && !t.expectedFailure) ||
     [...runners, ...tokenizers].some((r) => r.status === 'fail' || (r.status === 'nothing-checked' && !r.idle)) ||
-    !results.some((r) => r.status === 'pass') ||
+    // A run in which nothing passed checked nothing; a shard's share of that is the merge's to judge.
+    (context.shard === undefined && !results.some((r) => r.status === 'pass')) ||
     (baseline?.strict === true && baseline.entries.some((e) => e.outcome === 'now-passing'));
   return {
     schemaVersion: 1,
