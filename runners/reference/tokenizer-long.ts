@@ -58,7 +58,7 @@ export class WindowPlan {
  * Encodes a long pre-token window by window. `encodeWindow` is BPE on one piece of text; `bytesOf`
  * gives a token's length in bytes. The result is what BPE on the whole text gives.
  */
-export function encodeInWindows(text: string, reach: number, encodeWindow: (piece: string) => readonly number[], bytesOf: (id: number) => number): number[] {
+export function encodeInWindows(text: string, reach: number, encodeWindow: (piece: string) => ArrayLike<number>, bytesOf: (id: number) => number): number[] {
   const out: number[] = [];
   let window = Math.max(LONG_PRE_TOKEN, 8 * reach);
   let start = 0;
@@ -75,12 +75,13 @@ export function encodeInWindows(text: string, reach: number, encodeWindow: (piec
     for (let i = 0; i < cut.tokens; i++) out.push(ids[i]!);
     start += cut.units;
   }
-  for (const id of encodeWindow(text.slice(start))) out.push(id);
+  const rest = encodeWindow(text.slice(start));
+  for (let i = 0; i < rest.length; i++) out.push(rest[i]!);
   return out;
 }
 
 /** The last place, at most `limit` bytes in, where a token ends on a character boundary: how many tokens, how many UTF-16 units. */
-function lastSafeBoundary(piece: string, ids: readonly number[], limit: number, bytesOf: (id: number) => number) {
+function lastSafeBoundary(piece: string, ids: ArrayLike<number>, limit: number, bytesOf: (id: number) => number) {
   let found: { tokens: number; units: number } | undefined;
   let tokenEnd = 0;
   let charEnd = 0;
