@@ -11,9 +11,9 @@
 /** How many pre-tokens' ids are remembered; when full, it starts again empty. */
 const LIMIT = 100_000;
 /** Lookups counted before deciding whether to stand aside ... */
-const STRETCH = 1 << 14;
+export const STRETCH = 1 << 14;
 /** ... and how many pre-tokens are merged without it when it does. */
-const REST = 8 * STRETCH;
+export const REST = 8 * STRETCH;
 
 export class PreTokenCache {
   private readonly ids = new Map<string, Int32Array>();

@@ -202,41 +202,66 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   }
 
   encode(text: string, opts: { allowedSpecial?: AllowedSpecial } = {}): number[] {
+    const ids: number[] = [];
+    for (const chunk of this.encodeInChunks(text, opts)) for (let i = 0; i < chunk.length; i++) ids.push(chunk[i]!);
+    return ids;
+  }
+
+  /**
+   * encode's ids, some thousands at a time, each chunk good until the next is asked for: for a caller that
+   * writes them out (the tokenize command) rather than hold a hundred million of them at once.
+   */
+  *encodeInChunks(text: string, opts: { allowedSpecial?: AllowedSpecial } = {}): Generator<Int32Array> {
     const allowedSpecial = opts.allowedSpecial ?? 'none';
     if (allowedSpecial !== 'none' && allowedSpecial !== 'all') {
       throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
     }
     if (typeof text !== 'string') throw new TokenizerError(`encode takes a string, not ${typeof text}`);
     const wellFormed = toWellFormed(text);
-    const ids: number[] = [];
+    const ids = new IdChunk();
     if (allowedSpecial === 'none' || this.specialPattern === undefined) {
-      this.encodeOrdinary(wellFormed, ids);
-      return ids;
+      yield* this.encodeOrdinary(wellFormed, ids);
+    } else {
+      // Special tokens are cut out first; the text between them is encoded as if they were not there.
+      let start = 0;
+      for (const match of wellFormed.matchAll(this.specialPattern)) {
+        yield* this.encodeOrdinary(wellFormed.slice(start, match.index), ids);
+        ids.push(this.specialIds.get(match[0]) as number);
+        start = match.index + match[0].length;
+      }
+      yield* this.encodeOrdinary(wellFormed.slice(start), ids);
     }
-    // Special tokens are cut out first; the text between them is encoded as if they were not there.
-    let start = 0;
-    for (const match of wellFormed.matchAll(this.specialPattern)) {
-      this.encodeOrdinary(wellFormed.slice(start, match.index), ids);
-      ids.push(this.specialIds.get(match[0]) as number);
-      start = match.index + match[0].length;
-    }
-    this.encodeOrdinary(wellFormed.slice(start), ids);
-    return ids;
+    if (ids.length > 0) yield ids.taken();
   }
 
   /** Steps 1 to 4 on text that holds no special token (or whose special tokens are plain text). */
-  private encodeOrdinary(text: string, into: number[]): void {
+  private *encodeOrdinary(text: string, ids: IdChunk): Generator<Int32Array> {
     for (let start = 0, end = 0; start < text.length; start = end) {
       end = preTokenEnd(text, start);
-      this.appendPreToken(text, start, end, into);
+      if (end - start > LONG_PRE_TOKEN && this.windows.exact) {
+        for (const window of this.encodeInWindows(text.slice(start, end))) {
+          ids.pushAll(window, window.length);
+          if (ids.full()) yield ids.taken();
+        }
+      } else this.encodeShort(text, start, end, ids);
+      if (ids.full()) yield ids.taken();
     }
   }
 
   /** Steps 2 to 4 for one pre-token; a long one window by window (./tokenizer-long.ts), with the same result. */
   encodePreToken(preToken: string): number[] {
-    const ids: number[] = [];
-    this.appendPreToken(preToken, 0, preToken.length, ids);
-    return ids;
+    const ids = new IdChunk();
+    const all: number[] = [];
+    for (const chunk of this.encodeOrdinaryPreToken(preToken, ids)) for (let i = 0; i < chunk.length; i++) all.push(chunk[i]!);
+    return all;
+  }
+
+  private *encodeOrdinaryPreToken(preToken: string, ids: IdChunk): Generator<Int32Array> {
+    if (preToken.length > LONG_PRE_TOKEN && this.windows.exact) yield* this.encodeInWindows(preToken);
+    else {
+      this.encodeShort(preToken, 0, preToken.length, ids);
+      yield ids.taken();
+    }
   }
 
   /** BPE on the whole pre-token at once: the definition. */
@@ -244,20 +269,19 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     return Array.from(this.mergeIds(preToken));
   }
 
-  /** The ids of the pre-token text[start, end), appended to `into`. */
-  private appendPreToken(text: string, start: number, end: number, into: number[]): void {
+  private encodeInWindows(preToken: string): Generator<Int32Array> {
+    return encodeInWindows(preToken, this.windows.reach(preToken), (piece) => this.mergeIds(piece), (id) => this.bytesOfId[id]!.length);
+  }
+
+  /** The ids of the pre-token text[start, end), one that is not long, added to `ids`. */
+  private encodeShort(text: string, start: number, end: number, ids: IdChunk): void {
     const length = end - start;
-    if (length > LONG_PRE_TOKEN && this.windows.exact) {
-      const preToken = text.slice(start, end);
-      const ids = encodeInWindows(preToken, this.windows.reach(preToken), (piece) => this.mergeIds(piece), (id) => this.bytesOfId[id]!.length);
-      for (let i = 0; i < ids.length; i++) into.push(ids[i]!);
-    } else if (length >= CACHED_FROM && this.cache.inUse()) {
-      const ids = this.mergeIds(text.slice(start, end));
-      for (let i = 0; i < ids.length; i++) into.push(ids[i]!);
+    if (length >= CACHED_FROM && this.cache.inUse()) {
+      const merged = this.mergeIds(text.slice(start, end));
+      ids.pushAll(merged, merged.length);
     } else {
       const symbols = this.symbolsFor(length);
-      const merged = mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols), this.rules);
-      for (let i = 0; i < merged; i++) into.push(symbols[i]!);
+      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols), this.rules));
     }
   }
 
@@ -318,12 +342,45 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
  * byte's stand-in token, and each rule's two tokens and the token they make. (The constructor has checked
  * that all of them are in vocab.json.)
  */
-function lookUpIds(idOfToken: ReadonlyMap<string, number>, merges: BpeFiles['merges']): { symbolOfByte: Int32Array; rules: MergeRules } {
+export function lookUpIds(idOfToken: ReadonlyMap<string, number>, merges: BpeFiles['merges']): { symbolOfByte: Int32Array; rules: MergeRules } {
   const id = (token: string) => idOfToken.get(token) as number;
   return {
     symbolOfByte: Int32Array.from(BYTE_TO_CHAR, id),
     rules: new MergeRules(merges.map(([left, right]) => ({ left: id(left), right: id(right), merged: id(left + right) }))),
   };
+}
+
+/** Ids gathered for encodeInChunks: a typed array, which the garbage collector need not scan as it would a number[] of millions. */
+class IdChunk {
+  /** Past this many, the chunk is handed on. */
+  static readonly SIZE = 1 << 16;
+  length = 0;
+  private ids = new Int32Array(2 * IdChunk.SIZE);
+
+  push(id: number): void {
+    this.pushAll([id], 1);
+  }
+
+  pushAll(ids: ArrayLike<number>, count: number): void {
+    if (this.length + count > this.ids.length) {
+      const grown = new Int32Array(2 * (this.length + count));
+      grown.set(this.ids.subarray(0, this.length));
+      this.ids = grown;
+    }
+    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[i]!;
+    this.length += count;
+  }
+
+  full(): boolean {
+    return this.length >= IdChunk.SIZE;
+  }
+
+  /** The ids so far, to be used before anything is added; the chunk starts again empty. */
+  taken(): Int32Array {
+    const ids = this.ids.subarray(0, this.length);
+    this.length = 0;
+    return ids;
+  }
 }
 
 const utf8Encoder = new TextEncoder();
