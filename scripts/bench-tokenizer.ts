@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Gpt2Tokenizer } from '../runners/contract';
+import { TokenizerError } from '../runners/errors';
 import { selectTokenizers } from '../runners/tokenizers';
 import { seededRandom } from '../runners/weights/seeded';
 import { benchLong } from './bench-tokenizer-long';
@@ -110,7 +111,15 @@ async function main(): Promise<void> {
   for (const tokenizer of tokenizers) {
     console.log(`${tokenizer.name}:`);
     same('English prose', tokenizer.name, benchText(tokenizer, 'English prose, ~1 MB', english, 3));
-    for (const [label, text] of Object.entries(runs)) same(label, tokenizer.name, benchText(tokenizer, label, text, 0));
+    for (const [label, text] of Object.entries(runs)) {
+      try {
+        same(label, tokenizer.name, benchText(tokenizer, label, text, 0));
+      } catch (error) {
+        // The adapters' guard refuses a long run without a word break (runners/tokenizer-chunks.ts): a figure of its own.
+        if (!(error instanceof TokenizerError)) throw error;
+        console.log(`  ${label.padEnd(22)} refused: ${error.message.split(';')[0]}`);
+      }
+    }
   }
 }
 
