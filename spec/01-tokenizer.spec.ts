@@ -36,6 +36,15 @@ import { allCodePoints, codePointName, javascriptClassOf, preview, referenceClas
 // Published facts about GPT-2's vocabulary: 50257 ids, <|endoftext|> the last.
 import { END_OF_TEXT, END_OF_TEXT_ID, VOCAB_SIZE } from './support/tokenizer/vocabulary';
 import { tempDir } from './support/temp';
+import { spawnSync } from 'node:child_process';
+import { readBpeFiles, lookUpIds } from '../runners/reference/tokenizer';
+import { textToByteChars, writeByteSymbols } from '../runners/reference/tokenizer-bytes';
+import { PreTokenCache, REST, STRETCH } from '../runners/reference/tokenizer-cache';
+import { mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
+import { packageRoot } from '../runners/paths';
+import { utf8ToText, writeIdsJson } from '../scripts/cli/tokenize-io';
+import { BpeOracle } from './support/tokenizer/bpe-oracle';
+import { seededBytes, seededLetters } from './support/tokenizer/long-text';
 
 const selection = selectedTokenizerNames();
 const encodeCases = loadEncodeCases();
@@ -339,3 +348,156 @@ if (selection.names.includes('gpt-tokenizer')) {
     }
   });
 }
+
+describe("The reference tokenizer is fast by its data structures, which never change an id", () => {
+  const files = readBpeFiles(defaultGpt2FilePaths());
+  const oracle = new BpeOracle(files); // encoder.py's bpe() on strings: no ids, no cache, no queue, no windows
+  const reference = createReferenceTokenizer(files);
+  const { symbolOfByte, rules } = lookUpIds(new Map(Object.entries(files.vocab)), files.merges);
+  const randomBytesText = (n: number, seed: number) => new TextDecoder('utf-8', { ignoreBOM: true }).decode(seededBytes(n, seed));
+
+  it("gives the ids of encoder.py's bpe() on random text", () => {
+    fc.assert(
+      fc.property(unicodeText(), (text) => {
+        expect(reference.encode(text)).toEqual(oracle.encode(text));
+      }),
+      propertyParameters(),
+    );
+  });
+
+  it("gives the ids of encoder.py's bpe() on 300 kB of random bytes, while its cache is in use and while it stands aside", () => {
+    const fresh = createReferenceTokenizer(files);
+    const text = randomBytesText(300_000, 12);
+    expect(fresh.encode(text)).toEqual(oracle.encode(text));
+    // Now, with the cache warm from that text, prose it may or may not be using.
+    const prose = 'It was the best of times, it was the worst of times; the cat sat on the mat. '.repeat(50);
+    expect(fresh.encode(prose + text.slice(0, 5000) + prose)).toEqual(oracle.encode(prose + text.slice(0, 5000) + prose));
+  });
+
+  it('the cache stands aside after a stretch of misses, and not after a stretch of hits', () => {
+    const cache = new PreTokenCache();
+    cache.set('known', new Int32Array([1]));
+    for (let i = 0; i < STRETCH; i++) cache.get('known');
+    expect(cache.inUse()).toBe(true);
+    for (let i = 0; i < STRETCH; i++) cache.get(`unknown ${i}`);
+    let standingAside = 0;
+    while (!cache.inUse()) standingAside++;
+    expect(standingAside).toBe(REST);
+    expect(cache.get('known')).toEqual(new Int32Array([1])); // standing aside forgets nothing
+  });
+
+  it('step 2 writes the ids of the stand-ins textToByteChars spells, lone surrogates as U+FFFD', () => {
+    const idOfChar = (char: string) => files.vocab[char]!;
+    fc.assert(
+      fc.property(fc.oneof(unicodeText(), fc.string({ unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((u) => String.fromCharCode(u)), maxLength: 8 })), (text) => {
+        const into = new Int32Array(3 * text.length);
+        const n = writeByteSymbols(text, 0, text.length, symbolOfByte, into);
+        expect(Array.from(into.subarray(0, n))).toEqual(Array.from(textToByteChars(text.replace(/[\uD800-\uDFFF]/gu, '\uFFFD')), idOfChar));
+      }),
+      propertyParameters(),
+    );
+  });
+
+  it(`step 3 merges the same by scanning (up to ${SHORT} bytes), by the queue, and as encoder.py does`, () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 2 * SHORT }), fc.array(fc.constantFrom(...Buffer.from(' thé cat-sat\n\n  on 1859 mats!!')), { maxLength: 2 * SHORT }).map((b) => Uint8Array.from(b)));
+    fc.assert(
+      fc.property(bytes, (b) => {
+        const scanned = Int32Array.from(b, (byte) => symbolOfByte[byte]!);
+        const queued = scanned.slice();
+        const byScan = Array.from(scanned.subarray(0, mergeByRank(scanned, scanned.length, rules)));
+        const byQueue = Array.from(queued.subarray(0, mergeLongByRank(queued, queued.length, rules)));
+        expect(byScan).toEqual(byQueue);
+        expect(byScan).toEqual(oracle.bpe(Array.from(b, (byte) => BYTE_TO_CHAR[byte]!).join('')).map((symbol) => files.vocab[symbol]!));
+      }),
+      propertyParameters(),
+    );
+  });
+
+  describe('a long pre-token, encoded window by window, gives the ids of BPE on the whole of it at once', () => {
+    const long: [string, string][] = [
+      ['300 000 of one letter', 'a'.repeat(300_000)],
+      ['300 001 spaces', ' '.repeat(300_001)],
+      ['100 001 CJK characters', '中'.repeat(100_001)],
+      ['100 000 U+FFFD', '\ufffd'.repeat(100_000)],
+      ['200 000 seeded random letters', seededLetters(200_000, 3)],
+      ['a repeated syllable, 300 000 letters', 'abcab'.repeat(60_000)],
+    ];
+    for (const [what, text] of long) {
+      it(what, () => {
+        expect(reference.encodePreToken(text)).toEqual(reference.encodeWhole(text));
+      });
+    }
+  });
+
+  it('gives a long text the ids of its pieces cut between pre-tokens, whatever is cached', () => {
+    const text = `${'a'.repeat(50_000)} ${randomBytesText(100_000, 5)}${' '.repeat(40_000)}x${'\ufffd'.repeat(30_000)}`;
+    const whole = createReferenceTokenizer(files).encode(text);
+    const other = createReferenceTokenizer(files); // its cache fills in another order
+    expect(whole).toEqual(splitIntoPreTokens(text).flatMap((preToken) => other.encodePreToken(preToken)));
+    expect(whole).toEqual(reference.encode(text)); // and this one's cache is warm from the tests before
+  });
+
+  it('runs with a bounded stack: 4 MB of each kind of text on a quarter of the default stack', () => {
+    const script = `
+      const { loadReferenceTokenizer } = require('./runners/reference/tokenizer');
+      const t = loadReferenceTokenizer();
+      const random = require('./runners/weights/seeded').seededRandom(9);
+      const bytes = Uint8Array.from({ length: 4 << 20 }, () => Math.floor(random() * 256));
+      const texts = ['a', ' ', '\\n', '中', '\\ufffd', 'ab '].map((c) => c.repeat((4 << 20) / c.length));
+      texts.push(new TextDecoder().decode(bytes));
+      process.stdout.write(texts.map((text) => t.encode(text).length).join(' '));`;
+    const run = spawnSync(process.execPath, ['--stack-size=250', '-r', 'esbuild-register', '-e', script], { cwd: packageRoot(), encoding: 'utf8', maxBuffer: 1 << 20 });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(run.stdout.split(' ')).toHaveLength(7);
+  });
+});
+
+describe('The tokenize command reads and writes text of any size', () => {
+  it('reads standard input as TextDecoder does: any bytes, invalid ones as U+FFFD only when asked', () => {
+    const edges = [0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xe1, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf4, 0xf5, 0xff, 0xbb];
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 24 }), fc.array(fc.constantFrom(...edges), { maxLength: 12 }).map((b) => Uint8Array.from(b)));
+    fc.assert(
+      fc.property(bytes, (b) => {
+        expect(utf8ToText(b, true)).toBe(new TextDecoder('utf-8', { ignoreBOM: true }).decode(b));
+        let strict: string | undefined;
+        try {
+          strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
+        } catch {
+          strict = undefined;
+        }
+        expect(utf8ToText(b, false)).toBe(strict);
+      }),
+      propertyParameters(),
+    );
+    const big = seededBytes(1 << 20, 4);
+    expect(utf8ToText(big, true)).toBe(new TextDecoder('utf-8', { ignoreBOM: true }).decode(big));
+  });
+
+  it('writes the ids as JSON.stringify would, a chunk at a time', async () => {
+    const write = async (ids: readonly number[]) => {
+      const chunks: Buffer[] = [];
+      await writeIdsJson([ids], (chunk) => chunks.push(Buffer.from(chunk)) > 0);
+      return { text: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length };
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(fc.nat(60_000), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(2 ** 53)), { maxLength: 40 }), async (ids) => {
+        expect((await write(ids)).text).toBe(`${JSON.stringify(ids)}\n`);
+      }),
+      propertyParameters(),
+    );
+    const many = Array.from({ length: 500_000 }, (_, i) => (i * 7919) % 50257); // about 2.7 MB of JSON
+    const written = await write(many);
+    expect(written.chunks).toBeGreaterThan(1);
+    expect(written.text).toBe(`${JSON.stringify(many)}\n`);
+  });
+
+  it('tokenizes 2 MB of random bytes given on standard input with --replace-invalid, as encode does', () => {
+    const bytes = seededBytes(2_000_000, 8);
+    const env = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
+    const cli = join(packageRoot(), 'scripts/cli/main.ts');
+    const run = spawnSync(process.execPath, ['-r', 'esbuild-register', cli, 'tokenize', '--replace-invalid'], { env, input: bytes, maxBuffer: 1 << 28 });
+    expect({ status: run.status, stderr: run.stderr.toString() }).toEqual({ status: 0, stderr: '' });
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    expect(run.stdout.toString('utf8')).toBe(`${JSON.stringify(loadReferenceTokenizer().encode(text))}\n`);
+  });
+});

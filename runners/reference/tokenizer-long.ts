@@ -55,11 +55,11 @@ export class WindowPlan {
 }
 
 /**
- * Encodes a long pre-token window by window. `encodeWindow` is BPE on one piece of text; `bytesOf`
- * gives a token's length in bytes. The result is what BPE on the whole text gives.
+ * Encodes a long pre-token window by window, giving its ids a window at a time. `encodeWindow` is BPE
+ * on one piece of text; `bytesOf` gives a token's length in bytes. The ids, one window after another,
+ * are what BPE on the whole text gives.
  */
-export function encodeInWindows(text: string, reach: number, encodeWindow: (piece: string) => readonly number[], bytesOf: (id: number) => number): number[] {
-  const out: number[] = [];
+export function* encodeInWindows(text: string, reach: number, encodeWindow: (piece: string) => Int32Array, bytesOf: (id: number) => number): Generator<Int32Array> {
   let window = Math.max(LONG_PRE_TOKEN, 8 * reach);
   let start = 0;
   while (text.length - start > window) {
@@ -72,15 +72,14 @@ export function encodeInWindows(text: string, reach: number, encodeWindow: (piec
       window *= 2; // no token boundary on a character boundary in the safe part: look further
       continue;
     }
-    for (let i = 0; i < cut.tokens; i++) out.push(ids[i]!);
+    yield ids.subarray(0, cut.tokens);
     start += cut.units;
   }
-  for (const id of encodeWindow(text.slice(start))) out.push(id);
-  return out;
+  yield encodeWindow(text.slice(start));
 }
 
 /** The last place, at most `limit` bytes in, where a token ends on a character boundary: how many tokens, how many UTF-16 units. */
-function lastSafeBoundary(piece: string, ids: readonly number[], limit: number, bytesOf: (id: number) => number) {
+function lastSafeBoundary(piece: string, ids: ArrayLike<number>, limit: number, bytesOf: (id: number) => number) {
   let found: { tokens: number; units: number } | undefined;
   let tokenEnd = 0;
   let charEnd = 0;

@@ -95,7 +95,7 @@ const WHITESPACE_CHARS = [...'\t\n\v\f\r \u0085\u00a0\u1680\u2028\u2029\u202f\u2
 );
 
 /** The end of the pre-token that starts at `start`: the first alternative of the pattern that matches there. */
-function preTokenEnd(text: string, start: number): number {
+export function preTokenEnd(text: string, start: number): number {
   const table = classes();
   // 's 't 're 've 'm 'll 'd
   if (text.charCodeAt(start) === 0x27) {

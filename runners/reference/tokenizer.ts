@@ -7,18 +7,20 @@
  *   merges.txt  (OpenAI calls it vocab.bpe)     the merge rules, one "left right" pair a line, best first
  *
  * encode(text) takes the tutorial's steps, one function each:
- *   1. splitIntoPreTokens   text -> pre-tokens, with GPT-2's regex        (./tokenizer-pretokenize.ts)
- *   2. textToByteChars      pre-token -> UTF-8 bytes -> stand-in chars    (./tokenizer-bytes.ts)
- *   3. mergeByRank          stand-in chars -> symbols, merging the best-ranked pair first
- *   4. lookUpIds            symbols -> ids
+ *   1. preTokenEnd          text -> pre-tokens, with GPT-2's regex        (./tokenizer-pretokenize.ts)
+ *   2. writeByteSymbols     pre-token -> UTF-8 bytes -> stand-in tokens   (./tokenizer-bytes.ts)
+ *   3. mergeByRank          stand-in tokens -> merged tokens, the best-ranked pair first  (./tokenizer-merge.ts)
+ *   4. lookUpIds            tokens -> ids; done once, when the files are read, so that BPE merges ids
  * decode(ids) runs it backwards: ids -> tokens -> stand-in chars -> bytes -> UTF-8 text.
  */
 import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
-import { BYTE_TO_CHAR, byteCharsToBytes, textToByteChars, toWellFormed } from './tokenizer-bytes';
+import { BYTE_TO_CHAR, byteCharsToBytes, toWellFormed, writeByteSymbols } from './tokenizer-bytes';
+import { PreTokenCache } from './tokenizer-cache';
 import { encodeInWindows, LONG_PRE_TOKEN, WindowPlan } from './tokenizer-long';
-import { splitIntoPreTokens } from './tokenizer-pretokenize';
+import { MergeRules, mergeByRank } from './tokenizer-merge';
+import { preTokenEnd } from './tokenizer-pretokenize';
 
 /** GPT-2's one special token, and its id: the last of its 50257. The built-in tokenizers share these. */
 export const END_OF_TEXT = '<|endoftext|>';
@@ -136,134 +138,11 @@ export function readBpeFiles(paths: BpeFilePaths): BpeFiles {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Step 3: merge by rank
-// ------------------------------------------------------------------------------------------------
-
-/** The rank of each merge rule, keyed "left right" (a stand-in character is never a space). */
-export type MergeRanks = ReadonlyMap<string, number>;
-
-export function mergeRanks(merges: BpeFiles['merges']): Map<string, number> {
-  const ranks = new Map<string, number>();
-  merges.forEach(([left, right], rank) => {
-    const key = `${left} ${right}`;
-    if (!ranks.has(key)) ranks.set(key, rank); // a repeated rule keeps its first (best) rank
-  });
-  return ranks;
-}
-
-/**
- * BPE on one pre-token: start from one symbol per stand-in character, and repeatedly merge the
- * adjacent pair whose rule has the lowest rank (the leftmost, among equals), until no adjacent pair
- * has a rule. This is what encoder.py's bpe() computes; encoder.py rescans the whole word after each
- * merge, which is quadratic on a long run of one character, so here the symbols form a linked list
- * and the candidate pairs wait in a priority queue: O(n log n).
- */
-export function mergeByRank(chars: string, ranks: MergeRanks): string[] {
-  const symbols = Array.from(chars);
-  const n = symbols.length;
-  if (n < 2) return symbols;
-
-  // symbols[i] is alive while i is the start of a symbol; next/prev link the living ones.
-  const next = new Int32Array(n);
-  const prev = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    next[i] = i + 1 < n ? i + 1 : -1;
-    prev[i] = i - 1;
-  }
-  const alive = new Uint8Array(n).fill(1);
-  const queue = new PairQueue();
-  const rankOf = (left: number, right: number) => ranks.get(`${symbols[left]} ${symbols[right]}`);
-  const offer = (left: number) => {
-    const right = next[left] as number;
-    if (right < 0) return;
-    const rank = rankOf(left, right);
-    if (rank !== undefined) queue.push(rank, left);
-  };
-  for (let i = 0; i + 1 < n; i++) offer(i);
-
-  for (let entry = queue.pop(); entry !== undefined; entry = queue.pop()) {
-    const [rank, left] = entry;
-    if (!alive[left]) continue;
-    const right = next[left] as number;
-    // A queued pair goes stale when either side has merged since; a rank names exactly one rule, so
-    // a pair that still has this rank is still the pair that was queued.
-    if (right < 0 || rankOf(left, right) !== rank) continue;
-    symbols[left] = (symbols[left] as string) + (symbols[right] as string);
-    alive[right] = 0;
-    const after = next[right] as number;
-    next[left] = after;
-    if (after >= 0) prev[after] = left;
-    const before = prev[left] as number;
-    if (before >= 0) offer(before);
-    offer(left);
-  }
-
-  const merged: string[] = [];
-  for (let i = 0; i >= 0; i = next[i] as number) merged.push(symbols[i] as string);
-  return merged;
-}
-
-/** A binary min-heap of (rank, position) pairs: lowest rank first, then leftmost position. */
-class PairQueue {
-  private ranks: number[] = [];
-  private positions: number[] = [];
-
-  push(rank: number, position: number): void {
-    const { ranks, positions } = this;
-    let i = ranks.length;
-    ranks.push(rank);
-    positions.push(position);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.less(i, parent)) break;
-      this.swap(i, parent);
-      i = parent;
-    }
-  }
-
-  pop(): [rank: number, position: number] | undefined {
-    const { ranks, positions } = this;
-    if (ranks.length === 0) return undefined;
-    const top: [number, number] = [ranks[0] as number, positions[0] as number];
-    const lastRank = ranks.pop() as number;
-    const lastPosition = positions.pop() as number;
-    if (ranks.length > 0) {
-      ranks[0] = lastRank;
-      positions[0] = lastPosition;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let smallest = i;
-        if (l < ranks.length && this.less(l, smallest)) smallest = l;
-        if (r < ranks.length && this.less(r, smallest)) smallest = r;
-        if (smallest === i) break;
-        this.swap(i, smallest);
-        i = smallest;
-      }
-    }
-    return top;
-  }
-
-  private less(a: number, b: number): boolean {
-    const ra = this.ranks[a] as number;
-    const rb = this.ranks[b] as number;
-    return ra < rb || (ra === rb && (this.positions[a] as number) < (this.positions[b] as number));
-  }
-
-  private swap(a: number, b: number): void {
-    const { ranks, positions } = this;
-    [ranks[a], ranks[b]] = [ranks[b] as number, ranks[a] as number];
-    [positions[a], positions[b]] = [positions[b] as number, positions[a] as number];
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 // The tokenizer
 // ------------------------------------------------------------------------------------------------
 
-/** How many pre-tokens' ids are remembered; text repeats its words, so most lookups hit. */
-const PRE_TOKEN_CACHE_LIMIT = 100_000;
+/** The shortest pre-token (in UTF-16 units) worth looking up in the cache: a shorter one merges faster than a Map finds it. */
+const CACHED_FROM = 4;
 
 export class ReferenceTokenizer implements Gpt2Tokenizer {
   readonly name: string;
@@ -271,11 +150,15 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   readonly vocabSize: number;
   private readonly idOfToken: ReadonlyMap<string, number>;
   private readonly bytesOfId: readonly (Uint8Array | undefined)[];
-  private readonly ranks: MergeRanks;
+  /** The id of each byte's stand-in token: a pre-token's symbols before any merge. */
+  private readonly symbolOfByte: Int32Array;
+  private readonly rules: MergeRules;
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly specialPattern: RegExp | undefined;
-  private readonly cache = new Map<string, readonly number[]>();
+  private readonly cache = new PreTokenCache();
   private readonly windows: WindowPlan;
+  /** Room for one pre-token's symbols, reused (see mergeIds). */
+  private symbols = new Int32Array(256);
 
   constructor(files: BpeFiles, options: ReferenceTokenizerOptions = {}) {
     const source = options.source ?? 'the tokenizer files';
@@ -299,7 +182,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
         }
       }
     });
-    this.ranks = mergeRanks(files.merges);
+    ({ symbolOfByte: this.symbolOfByte, rules: this.rules } = lookUpIds(this.idOfToken, files.merges));
 
     const specials = options.specialTokens ?? (this.idOfToken.has(END_OF_TEXT) ? [END_OF_TEXT] : []);
     this.specialIds = new Map(
@@ -319,55 +202,105 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   }
 
   encode(text: string, opts: { allowedSpecial?: AllowedSpecial } = {}): number[] {
+    const ids: number[] = [];
+    for (const chunk of this.encodeInChunks(text, opts)) for (let i = 0; i < chunk.length; i++) ids.push(chunk[i]!);
+    return ids;
+  }
+
+  /**
+   * encode's ids, some thousands at a time, each chunk good until the next is asked for: for a caller that
+   * writes them out (the tokenize command) rather than hold a hundred million of them at once.
+   */
+  *encodeInChunks(text: string, opts: { allowedSpecial?: AllowedSpecial } = {}): Generator<Int32Array> {
     const allowedSpecial = opts.allowedSpecial ?? 'none';
     if (allowedSpecial !== 'none' && allowedSpecial !== 'all') {
       throw new TokenizerError(`allowedSpecial must be 'none' or 'all', not ${JSON.stringify(allowedSpecial)}`);
     }
     if (typeof text !== 'string') throw new TokenizerError(`encode takes a string, not ${typeof text}`);
     const wellFormed = toWellFormed(text);
-    const ids: number[] = [];
+    const ids = new IdChunk();
     if (allowedSpecial === 'none' || this.specialPattern === undefined) {
-      this.encodeOrdinary(wellFormed, ids);
-      return ids;
+      yield* this.encodeOrdinary(wellFormed, ids);
+    } else {
+      // Special tokens are cut out first; the text between them is encoded as if they were not there.
+      let start = 0;
+      for (const match of wellFormed.matchAll(this.specialPattern)) {
+        yield* this.encodeOrdinary(wellFormed.slice(start, match.index), ids);
+        ids.push(this.specialIds.get(match[0]) as number);
+        start = match.index + match[0].length;
+      }
+      yield* this.encodeOrdinary(wellFormed.slice(start), ids);
     }
-    // Special tokens are cut out first; the text between them is encoded as if they were not there.
-    let start = 0;
-    for (const match of wellFormed.matchAll(this.specialPattern)) {
-      this.encodeOrdinary(wellFormed.slice(start, match.index), ids);
-      ids.push(this.specialIds.get(match[0]) as number);
-      start = match.index + match[0].length;
-    }
-    this.encodeOrdinary(wellFormed.slice(start), ids);
-    return ids;
+    if (ids.length > 0) yield ids.taken();
   }
 
   /** Steps 1 to 4 on text that holds no special token (or whose special tokens are plain text). */
-  private encodeOrdinary(text: string, into: number[]): void {
-    for (const preToken of splitIntoPreTokens(text)) {
-      for (const id of this.encodePreToken(preToken)) into.push(id);
+  private *encodeOrdinary(text: string, ids: IdChunk): Generator<Int32Array> {
+    for (let start = 0, end = 0; start < text.length; start = end) {
+      end = preTokenEnd(text, start);
+      if (end - start > LONG_PRE_TOKEN && this.windows.exact) {
+        for (const window of this.encodeInWindows(text.slice(start, end))) {
+          ids.pushAll(window, window.length);
+          if (ids.full()) yield ids.taken();
+        }
+      } else this.encodeShort(text, start, end, ids);
+      if (ids.full()) yield ids.taken();
     }
   }
 
-  /** Steps 2 to 4 for one pre-token, remembered; a long one window by window (./tokenizer-long.ts), with the same result. */
-  encodePreToken(preToken: string): readonly number[] {
-    if (preToken.length <= LONG_PRE_TOKEN || !this.windows.exact) return this.encodeWhole(preToken);
-    const reach = this.windows.reach(preToken);
-    return encodeInWindows(preToken, reach, (piece) => this.encodeWhole(piece), (id) => this.bytesOfId[id]!.length);
+  /** Steps 2 to 4 for one pre-token; a long one window by window (./tokenizer-long.ts), with the same result. */
+  encodePreToken(preToken: string): number[] {
+    const ids = new IdChunk();
+    const all: number[] = [];
+    for (const chunk of this.encodeOrdinaryPreToken(preToken, ids)) for (let i = 0; i < chunk.length; i++) all.push(chunk[i]!);
+    return all;
+  }
+
+  private *encodeOrdinaryPreToken(preToken: string, ids: IdChunk): Generator<Int32Array> {
+    if (preToken.length > LONG_PRE_TOKEN && this.windows.exact) yield* this.encodeInWindows(preToken);
+    else {
+      this.encodeShort(preToken, 0, preToken.length, ids);
+      yield ids.taken();
+    }
   }
 
   /** BPE on the whole pre-token at once: the definition. */
-  encodeWhole(preToken: string): readonly number[] {
+  encodeWhole(preToken: string): number[] {
+    return Array.from(this.mergeIds(preToken));
+  }
+
+  private encodeInWindows(preToken: string): Generator<Int32Array> {
+    return encodeInWindows(preToken, this.windows.reach(preToken), (piece) => this.mergeIds(piece), (id) => this.bytesOfId[id]!.length);
+  }
+
+  /** The ids of the pre-token text[start, end), one that is not long, added to `ids`. */
+  private encodeShort(text: string, start: number, end: number, ids: IdChunk): void {
+    const length = end - start;
+    if (length >= CACHED_FROM && this.cache.inUse()) {
+      const merged = this.mergeIds(text.slice(start, end));
+      ids.pushAll(merged, merged.length);
+    } else {
+      const symbols = this.symbolsFor(length);
+      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols), this.rules));
+    }
+  }
+
+  /** Steps 2 to 4 on one whole pre-token, remembered: text repeats its words. */
+  private mergeIds(preToken: string): Int32Array {
     const cached = this.cache.get(preToken);
     if (cached !== undefined) return cached;
-    const ids = this.lookUpIds(mergeByRank(textToByteChars(preToken), this.ranks));
-    if (this.cache.size >= PRE_TOKEN_CACHE_LIMIT) this.cache.clear();
+    const symbols = this.symbolsFor(preToken.length);
+    const length = writeByteSymbols(preToken, 0, preToken.length, this.symbolOfByte, symbols);
+    // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
+    const ids = symbols.slice(0, mergeByRank(symbols, length, this.rules));
     this.cache.set(preToken, ids);
     return ids;
   }
 
-  /** Step 4: each merged symbol is a token of the vocabulary (the constructor made sure of it). */
-  private lookUpIds(symbols: readonly string[]): number[] {
-    return symbols.map((symbol) => this.idOfToken.get(symbol) as number);
+  /** Room for the symbols of a pre-token of this many UTF-16 units (three bytes at most each), reused. */
+  private symbolsFor(length: number): Int32Array {
+    if (this.symbols.length < 3 * length) this.symbols = new Int32Array(6 * length);
+    return this.symbols;
   }
 
   decode(ids: readonly number[]): string {
@@ -401,6 +334,52 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
       throw new TokenizerError(`${source}: vocab.json token ${JSON.stringify(token)} is not spelled in byte stand-ins (an added token must be named in specialTokens)`);
     }
     return Uint8Array.from(bytes);
+  }
+}
+
+/**
+ * Step 4, looking up ids, done once for every token BPE can make, so that the merge works on ids: each
+ * byte's stand-in token, and each rule's two tokens and the token they make. (The constructor has checked
+ * that all of them are in vocab.json.)
+ */
+export function lookUpIds(idOfToken: ReadonlyMap<string, number>, merges: BpeFiles['merges']): { symbolOfByte: Int32Array; rules: MergeRules } {
+  const id = (token: string) => idOfToken.get(token) as number;
+  return {
+    symbolOfByte: Int32Array.from(BYTE_TO_CHAR, id),
+    rules: new MergeRules(merges.map(([left, right]) => ({ left: id(left), right: id(right), merged: id(left + right) }))),
+  };
+}
+
+/** Ids gathered for encodeInChunks: a typed array, which the garbage collector need not scan as it would a number[] of millions. */
+class IdChunk {
+  /** Past this many, the chunk is handed on. */
+  static readonly SIZE = 1 << 16;
+  length = 0;
+  private ids = new Int32Array(2 * IdChunk.SIZE);
+
+  push(id: number): void {
+    this.pushAll([id], 1);
+  }
+
+  pushAll(ids: ArrayLike<number>, count: number): void {
+    if (this.length + count > this.ids.length) {
+      const grown = new Int32Array(2 * (this.length + count));
+      grown.set(this.ids.subarray(0, this.length));
+      this.ids = grown;
+    }
+    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[i]!;
+    this.length += count;
+  }
+
+  full(): boolean {
+    return this.length >= IdChunk.SIZE;
+  }
+
+  /** The ids so far, to be used before anything is added; the chunk starts again empty. */
+  taken(): Int32Array {
+    const ids = this.ids.subarray(0, this.length);
+    this.length = 0;
+    return ids;
   }
 }
 

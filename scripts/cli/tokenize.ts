@@ -2,9 +2,11 @@
 import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../../runners/contract';
 import { Gpt2SpecError } from '../../runners/errors';
+import { ReferenceTokenizer } from '../../runners/reference/tokenizer';
 import { tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, parseArgs, str, UsageError, type FlagSpec } from './args';
 import { parseIds } from './inputs';
+import { utf8ToText, writeIdsJson } from './tokenize-io';
 
 const FLAGS: FlagSpec[] = [
   { name: 'tokenizer', type: 'string', value: 'NAME|PATH', help: 'a built-in tokenizer (reference, gpt-tokenizer) or an adapter module (default: reference)' },
@@ -28,11 +30,16 @@ const readStdin = () => readFileSync(0, 'utf8');
 
 /** Standard input as text: invalid UTF-8 is refused unless the user asks for U+FFFD in its place. A BOM stays, as text. */
 export function decodeInput(bytes: Uint8Array, replaceInvalid: boolean): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: !replaceInvalid, ignoreBOM: true }).decode(bytes);
-  } catch {
-    throw new UsageError('standard input is not valid UTF-8; give --replace-invalid to read its invalid bytes as U+FFFD');
-  }
+  const text = utf8ToText(bytes, replaceInvalid);
+  if (text === undefined) throw new UsageError('standard input is not valid UTF-8; give --replace-invalid to read its invalid bytes as U+FFFD');
+  return text;
+}
+
+/** Writes a chunk to standard output, resolving once the stream can take the next. */
+function writeToStdout(chunk: Buffer): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(chunk, (error) => (error ? reject(error) : resolve(true)));
+  });
 }
 
 export async function tokenize(argv: string[]): Promise<number> {
@@ -42,14 +49,14 @@ export async function tokenize(argv: string[]): Promise<number> {
   if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
   const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
   const text = positional[0] ?? decodeInput(readFileSync(0), flags['replace-invalid'] === true);
-  let ids: number[];
   try {
-    ids = tokenizer.encode(text, { allowedSpecial: special });
+    // The reference hands its ids over a chunk at a time, so that 100 MB of text never needs all its ids at once.
+    const chunks = tokenizer instanceof ReferenceTokenizer ? tokenizer.encodeInChunks(text, { allowedSpecial: special }) : [tokenizer.encode(text, { allowedSpecial: special })];
+    await writeIdsJson(chunks, writeToStdout);
   } catch (e) {
     if (e instanceof Gpt2SpecError) throw new UsageError(e.message);
     throw e;
   }
-  process.stdout.write(`${JSON.stringify(ids)}\n`);
   return 0;
 }
 
