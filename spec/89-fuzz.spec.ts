@@ -63,10 +63,11 @@ describe('Tokenizers take any text in linear time, with bounded stack', () => {
     }
   });
 
-  it('4 MB of one character tokenizes in well under a second a megabyte', () => {
-    const start = performance.now();
-    expect(reference.encode('a'.repeat(4 << 20))).toHaveLength(1 << 20);
-    expect(performance.now() - start).toBeLessThan(4_000);
+  // How fast is the benchmark's to say (bench-tokenizer --long), not a test's: a timed test fails on a busy machine.
+  it('4 MB of one character tokenizes, into 1 M ids of four letters each', () => {
+    const ids = reference.encode('a'.repeat(4 << 20));
+    expect(ids).toHaveLength(1 << 20);
+    expect(new Set(ids)).toEqual(new Set(reference.encode('aaaa')));
   });
 
   describe('gpt-tokenizer and transformers.js get text in chunks cut between words', () => {
