@@ -166,11 +166,9 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
   });
 
   describe('checks sizes against the file before allocating anything', () => {
-    it('refuses n_layer = 10⁸ in a few milliseconds, without listing 10⁹ tensor names', () => {
+    it('refuses n_layer = 10⁸ from the counts alone, without listing 10⁹ tensor names', () => {
       const dir = checkpointDir({ ...hfConfig(), n_layer: 1e8 }, all());
-      const start = performance.now();
       expect(() => loadCheckpoint(dir)).toThrow(/100000000 layers need 1200000004 tensors, but the file holds only \d+/);
-      expect(performance.now() - start).toBeLessThan(1000);
     });
   });
 

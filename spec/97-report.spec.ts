@@ -376,9 +376,7 @@ describe('The HTML report stays small for a full run', () => {
       for (const layer of [0, 1]) rs.push({ ...pass(runner, 'attention.weights', 0.01), tensor: `h.${layer}.attn.weights`, sample: weights(1e-7) } as ResultEntry);
     }
     const report = buildReport(rs, names.map((n) => ({ id: n, name: n, status: 'available', notExposed: [] })), []);
-    const started = Date.now();
     const html = renderHtml(report, sources());
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(report.results.length).toBeGreaterThan(2000);
     expect(Buffer.byteLength(html)).toBeLessThan(2 * 1024 * 1024);
   });
