@@ -4,13 +4,14 @@
  * configured size gets a CheckpointError that names the tensor or field.
  */
 import { describe, expect, it } from '@jest/globals';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../runners/contract';
 import { CheckpointError } from '../runners/errors';
 import { float32 } from '../runners/tensor';
 import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
 import { writeSafetensors } from '../runners/weights/safetensors';
+import { checkUnchanged, storedTensor } from '../runners/weights/stored';
 import { mkfifoSync } from './support/fifo';
 import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
 import { tempDir } from './support/temp';
@@ -194,5 +195,44 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
     const w = fixtureWeights();
     expect(w.get('wte.weight').data).not.toBe(w.get('wte.weight').data);
     expect(w.get('wte.weight').data).toEqual(w.get('wte.weight').data);
+  });
+});
+
+describe('A loaded checkpoint says where each tensor lies in its file, for a runner that reads it in place', () => {
+  it('gives each tensor\'s file, dtype, shape and byte range: the bytes there are the tensor get() returns', () => {
+    const tensors = all();
+    const prefixed = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [`transformer.${n}`, t]));
+    for (const record of [tensors, prefixed]) {
+      const dir = checkpointDir(hfConfig(), record);
+      const w = loadCheckpoint(dir);
+      const file = readFileSync(join(dir, 'model.safetensors'));
+      for (const n of w.names()) {
+        const s = storedTensor(w, n)!;
+        const t = w.get(n);
+        expect([s.path, s.dtype, s.shape]).toEqual([join(dir, 'model.safetensors'), 'F32', t.shape]);
+        expect(file.subarray(s.offset, s.offset + s.length).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+      }
+      expect(storedTensor(w, 'lm_head.weight')).toBeUndefined();
+    }
+  });
+
+  it('knows it only for the weights loadCheckpoint returned: not for a copy of them, nor for weights built in memory', () => {
+    const w = loadCheckpoint(checkpointDir(hfConfig(), all()));
+    expect(storedTensor(w, 'wte.weight')).toBeDefined();
+    expect(storedTensor({ ...w }, 'wte.weight')).toBeUndefined();
+    expect(storedTensor(weightsFromRecord(w.config, all()), 'wte.weight')).toBeUndefined();
+  });
+
+  it('tells a changed file from the one it opened: written to, replaced, removed', () => {
+    const dir = checkpointDir(hfConfig(), all());
+    const path = join(dir, 'model.safetensors');
+    const s = storedTensor(loadCheckpoint(dir), 'wte.weight')!;
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).not.toThrow();
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(CheckpointError);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/model\.safetensors: this test reads its tensors from this file, and it changed since it was loaded \(it was written to\)/);
+    rmSync(path);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/cannot be read any more \(ENOENT\)/);
   });
 });

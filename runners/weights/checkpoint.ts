@@ -8,6 +8,7 @@ import type { Gpt2Config, Gpt2Weights, Tensor } from '../contract';
 import { CheckpointError } from '../errors';
 import { formatShape } from '../tensor';
 import { oneLine, openRegularFile, openSafetensors } from './safetensors';
+import { recordStored } from './stored';
 
 /** The activations that are GPT-2's tanh-approximated GELU under another name. */
 const TANH_GELU = new Set(['gelu_new', 'gelu_pytorch_tanh']);
@@ -237,7 +238,13 @@ export function loadCheckpoint(dir: string): Gpt2Weights {
     const info = file.info(n);
     return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n) }];
   });
-  return { ...weightsFromTensors(config, named, modelPath), dir };
+  const weights = { ...weightsFromTensors(config, named, modelPath), dir };
+  // Each name as the weights know it (no transformer. prefix) -> the file's own name, for stored.ts.
+  const rawNames = new Map(file.names().map((n) => [n.startsWith('transformer.') ? n.slice('transformer.'.length) : n, n]));
+  return recordStored(weights, (name) => {
+    const raw = rawNames.get(name);
+    return raw === undefined ? undefined : file.stored!(raw);
+  });
 }
 
 function readConfigJson(path: string): unknown {

@@ -10,6 +10,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { Tensor } from '../contract';
 import { SafetensorsFormatError } from '../errors';
 import { formatShape, shapeSize } from '../tensor';
+import type { FileStamp, StoredTensor } from './stored';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
 
@@ -30,6 +31,8 @@ export interface SafetensorsFile {
   info(name: string): TensorInfo;
   /** Decodes one tensor: F64 -> float64, F32/F16/BF16 -> float32, I32/I64 -> int32 (I64 must fit). */
   get(name: string): Tensor;
+  /** Where one tensor's bytes lie in the file, for a file on disk (openSafetensors): see stored.ts. */
+  stored?(name: string): StoredTensor;
 }
 
 /** Reads a safetensors file held in memory, e.g. a small golden case. */
@@ -52,7 +55,10 @@ export function openSafetensors(path: string): SafetensorsFile {
   const { fd, size } = openRegularFile(path, fail);
   let header: Header;
   let dataStart: number;
+  let stamp: FileStamp;
   try {
+    const s = fstatSync(fd, { bigint: true });
+    stamp = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
     if (size < 8) fail(`too short to be safetensors (${size} bytes)`);
     const prefix = new Uint8Array(8);
     readFully(fd, prefix, 0, fail);
@@ -64,7 +70,7 @@ export function openSafetensors(path: string): SafetensorsFile {
   } finally {
     closeSync(fd);
   }
-  return fileOf(header, path, (e, into) => {
+  const file = fileOf(header, path, (e, into) => {
     const again = openRegularFile(path, fail);
     try {
       if (again.size !== size) fail(`the file changed size since it was opened (${size} -> ${again.size} bytes)`);
@@ -73,6 +79,11 @@ export function openSafetensors(path: string): SafetensorsFile {
       closeSync(again.fd);
     }
   });
+  const stored = (name: string): StoredTensor => {
+    const e = file.info(name);
+    return { path, stamp, dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin };
+  };
+  return { ...file, stored };
 }
 
 /** A message on one line: V8's JSON errors quote the text around the error, newlines and all. */
