@@ -1,14 +1,12 @@
 /**
  * Benchmark of the onnx runner (float32) on a GPT-2-small-shaped model with seeded random weights, built
  * at run time (nothing stored): 12 layers, D 768, 12 heads, vocab 50257, n_positions 1024, 124M parameters.
- *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm[,matmul]] [--contrib off] [--prepack off] [--preallocate off|both]
+ *   node -r esbuild-register scripts/bench-onnx.ts [--threads N] [--runs N] [--layouts gemm[,matmul]] [--contrib off] [--prepack off]
  *     [--peer torch [--decode-runs N]] [--json FILE] [--smoke]
  * Reports graph build and session creation, prefill forwards at T = 1, 128 and 1024, greedy decoding with the
  * KV cache (128 new tokens after a 128-token prompt) and the peak RSS, for each LM-head layout asked for.
  * --contrib off runs the decoder on standard operators instead of ORT's fused kernels; --prepack off turns
- * off ORT's weight prepacking (runners/onnx/session.ts). --preallocate off takes ORT's own outputs instead of
- * handing it the arrays for the logits and presents; --preallocate both measures only greedy decoding, with
- * and without, alternated --decode-runs times (the ratio is the figure: speed under load is not).
+ * off ORT's weight prepacking (runners/onnx/session.ts).
  * --peer torch runs the same measurements on Hugging Face's GPT2LMHeadModel on PyTorch (scripts/bench/torch_peer.py)
  * in the same run, each of its runs right after ours, on the same weights (written once to a temp checkpoint
  * folder), at the same thread count, and prints the ratios; it is skipped, with the reason, where no Python
@@ -129,26 +127,6 @@ async function startPeer(weights: Gpt2Weights, threads: number): Promise<{ peer:
   }
 }
 
-/** --preallocate both: greedy decoding with preallocated outputs and without, alternated on the same weights. */
-async function comparePreallocation(weights: Gpt2Weights, threads: number | undefined, runs: number): Promise<void> {
-  const make = (preallocate: boolean) => createOnnxRunner({ precision: 'float32', threads, contrib: flag('contrib') !== 'off', prepack: flag('prepack') !== 'off', preallocate });
-  const [pre, plain] = [make(true), make(false)];
-  await pre.load(weights);
-  await plain.load(weights);
-  console.log(`
-greedy decode, 128 new tokens after 128, preallocated outputs against ORT's own, ${runs} alternated runs each; ${pre.backend}`);
-  const results: { pre: Decode[]; plain: Decode[] } = { pre: [], plain: [] };
-  for (let r = 0; r < runs; r++) {
-    results.pre.push(await decode(pre));
-    results.plain.push(await decode(plain));
-    const [a, b] = [results.pre.at(-1)!, results.plain.at(-1)!];
-    console.log(`  run ${r + 1}: preallocated ${a.tokensPerSecond.toFixed(1)} tok/s (median step ${(a.medianStepSeconds * 1000).toFixed(1)} ms), ORT's own ${b.tokensPerSecond.toFixed(1)} tok/s (${(b.medianStepSeconds * 1000).toFixed(1)} ms): ${(a.tokensPerSecond / b.tokensPerSecond).toFixed(2)}×`);
-  }
-  const [a, b] = [byTokensPerSecond(results.pre) as Decode, byTokensPerSecond(results.plain) as Decode];
-  console.log(`  medians: preallocated ${a.tokensPerSecond.toFixed(1)} tok/s, ORT's own ${b.tokensPerSecond.toFixed(1)} tok/s: ${(a.tokensPerSecond / b.tokensPerSecond).toFixed(2)}×`);
-  await Promise.all([pre.dispose(), plain.dispose()]);
-}
-
 const ratioLine = (what: string, theirs: string, ours: string, ratio: number) =>
   `  ${what.padEnd(32)}${theirs.padStart(13)}${ours.padStart(13)}${`${ratio.toFixed(2)}×`.padStart(14)}`;
 
@@ -165,14 +143,13 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const weights = seededGpt2Weights(CONFIG);
   console.log(`weights generated in ${((performance.now() - t0) / 1000).toFixed(2)} s; ${(forwardFlops(CONFIG, 1) / 2 / 1e6).toFixed(1)}M multiply-adds per token at P = 0`);
-  if (flag('preallocate') === 'both') return comparePreallocation(weights, threadsFlag, decodeRuns);
   // Every layout's session is created first (each timed), then the first layout gets every measurement,
   // then the T = 128 forward is timed on all layouts in alternation, so that load from other processes
   // falls on all of them alike.
   const runners: { layout: LmHeadLayout; runner: OnnxRunner }[] = [];
   const sessions: Record<string, { graphBuildSeconds: number; sessionSeconds: number; modelBytes: number; rssAfterMB: number }> = {};
   for (const layout of layouts) {
-    const runner = createOnnxRunner({ precision: 'float32', threads: threadsFlag, lmHead: layout, contrib: flag('contrib') !== 'off', prepack: flag('prepack') !== 'off', preallocate: flag('preallocate') !== 'off' });
+    const runner = createOnnxRunner({ precision: 'float32', threads: threadsFlag, lmHead: layout, contrib: flag('contrib') !== 'off', prepack: flag('prepack') !== 'off' });
     await runner.load(weights);
     const { buildSeconds, sessionSeconds, bytes } = runner.lastLoad;
     sessions[layout] = { graphBuildSeconds: buildSeconds, sessionSeconds, modelBytes: bytes, rssAfterMB: process.memoryUsage().rss / 1e6 };

@@ -33,11 +33,6 @@ export interface OnnxRunnerOptions {
    * (loadCheckpoint's weights; see docs/onnx.md), so that the runner holds no copy of its own; default true.
    */
   inPlace?: boolean;
-  /**
-   * forward() hands ORT the arrays its logits and presents go to (preallocated outputs), instead of taking
-   * the ones ORT allocates and the binding copies out; default true (docs/onnx.md measures both).
-   */
-  preallocate?: boolean;
   /** forward() on ORT's fused contrib operators (fused-graph.ts); float32 only, default true there. */
   contrib?: boolean;
 }
@@ -221,37 +216,13 @@ export class OnnxRunner extends BaseRunner {
       feeds[`past_key_values.${i}.value`] = past ? floatTensor(past.values[i]!, this.type) : empty;
     }
     this.checkFile();
-    if (this.opts.preallocate === false) {
-      const out = await this.decoder!.run(feeds, decoderNames(nLayer).outputs);
-      const present: KvCache = { keys: [], values: [] };
-      for (let i = 0; i < nLayer; i++) {
-        present.keys.push(fromOrt(out[`present.${i}.key`], `present.${i}.key`));
-        present.values.push(fromOrt(out[`present.${i}.value`], `present.${i}.value`));
-      }
-      return { logits: fromOrt(out.logits, 'logits'), present };
-    }
-    // The outputs in arrays made here, which ORT writes into: the node binding hands back a copy of a
-    // preallocated output as well, so the results are these arrays, not what run() returns.
-    const logits = this.outputTensor([B, positions.length, this.config.vocabSize]);
-    const cacheShape = [B, H, pastLength + T, headSize(this.config)];
+    const out = await this.decoder!.run(feeds, decoderNames(nLayer).outputs);
     const present: KvCache = { keys: [], values: [] };
-    const fetches: Record<string, OrtTensor> = { logits: logits.ort };
     for (let i = 0; i < nLayer; i++) {
-      const [key, value] = [this.outputTensor(cacheShape), this.outputTensor(cacheShape)];
-      fetches[`present.${i}.key`] = key.ort;
-      fetches[`present.${i}.value`] = value.ort;
-      present.keys.push(key.tensor);
-      present.values.push(value.tensor);
+      present.keys.push(fromOrt(out[`present.${i}.key`], `present.${i}.key`));
+      present.values.push(fromOrt(out[`present.${i}.value`], `present.${i}.value`));
     }
-    await this.decoder!.run(feeds, fetches);
-    return { logits: logits.tensor, present };
-  }
-
-  /** A zeroed output of this shape in the runner's float type: the contract Tensor and ORT's view of the same array. */
-  private outputTensor(shape: number[]): { tensor: Tensor; ort: OrtTensor } {
-    const size = shape.reduce((n, d) => n * d, 1);
-    const data = this.type === 'float32' ? new Float32Array(size) : new Float64Array(size);
-    return { tensor: { dtype: this.type, shape, data }, ort: ortTensor(this.type, data, shape) };
+    return { logits: fromOrt(out.logits, 'logits'), present };
   }
 }
 
