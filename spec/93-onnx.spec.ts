@@ -14,7 +14,7 @@ import { BackendError, CacheShapeError, CheckpointError, NotExposedError, Runner
 import { createExternalOnnxRunner, createOnnxRunner, decoderNames, defaultExternalModel, exportDecoder, OnnxModelError, OnnxSettingsError, ORT_VERSION } from '../runners/onnx';
 import { GraphBuilder } from '../runners/onnx/graph';
 import { encodeTensor, ProtoWriter } from '../runners/onnx/proto';
-import { createSession, fromOrt, ortTensor } from '../runners/onnx/session';
+import { createSession, fromOrt, ortTensor, sessionOptions } from '../runners/onnx/session';
 import { decoderGraph } from '../runners/onnx/gpt2-graph';
 import { fixturesRoot } from '../runners/paths';
 import { ReferenceRunner } from '../runners/reference/runner';
@@ -599,5 +599,21 @@ describe('Weights read in place from the checkpoint file', () => {
       expect(sameBits((await a.forward(prompt)).logits, (await b.forward(prompt)).logits)).toBe(true);
       await Promise.all([a.dispose(), b.dispose()]);
     }
+  });
+
+  it('passes the memory settings to ORT (prepacking, the arena, the external-data folder), and each gives the same logits bit for bit', async () => {
+    expect(sessionOptions(1, { prepack: false, arena: false, externalFolder: '/ckpt' })).toMatchObject({
+      enableCpuMemArena: false,
+      extra: { session: { disable_prepacking: '1', model_external_initializers_file_folder_path: '/ckpt' } },
+    });
+    const plain = sessionOptions(1);
+    expect([plain.extra, plain.enableCpuMemArena]).toEqual([undefined, undefined]); // ORT's defaults
+    const { config, record } = tinyRecord();
+    const w = loadCheckpoint(writeCheckpointDir(config, record));
+    const runners = [createOnnxRunner({ precision: 'float32' }), createOnnxRunner({ precision: 'float32', prepack: false, arena: false })];
+    for (const r of runners) await r.load(w);
+    const [a, b] = [await runners[0]!.forward(prompt), await runners[1]!.forward(prompt)];
+    expect(sameBits(a.logits, b.logits)).toBe(true);
+    await Promise.all(runners.map((r) => r.dispose()));
   });
 });

@@ -12,7 +12,7 @@
  * Pages of the checkpoint file that ORT maps count in the RSS (the "file" column after the forwards).
  *
  *   node -r esbuild-register scripts/bench/onnx-memory.ts [--sizes gpt2,gpt2-medium,gpt2-large,gpt2-xl] [--threads N]
- *                                                         [--prepack off] [--weights file|arrays] [--in-place off]
+ *                                                         [--prepack off] [--arena off] [--weights file|arrays] [--in-place off]
  * Run it under the heavy lock (flock /tmp/gpt2-spec-heavy.lock ...): gpt2-xl needs about 13 GB.
  */
 import { spawnSync } from 'node:child_process';
@@ -69,7 +69,7 @@ async function measure(dir: string, threads: number | undefined): Promise<void> 
   const stages: Record<string, number> = { start: rssMB() };
   const weights = flag('weights') === 'arrays' ? readTensors(dir) : loadCheckpoint(dir);
   stages.weightsRead = rssMB();
-  const runner = createOnnxRunner({ precision: 'float32', threads, prepack: flag('prepack') !== 'off', inPlace: flag('in-place') !== 'off' });
+  const runner = createOnnxRunner({ precision: 'float32', threads, prepack: flag('prepack') !== 'off', arena: flag('arena') !== 'off', inPlace: flag('in-place') !== 'off' });
   await runner.load(weights);
   stages.loaded = rssMB();
   const prompt = int32([1, 128], Array.from({ length: 128 }, (_, i) => (i * 7919) % weights.config.vocabSize));
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   if (mode === 'measure') return measure(dir!, threads);
   const sizes = (flag('sizes') ?? Object.keys(GPT2_SHAPES).join(',')).split(',') as Gpt2Size[];
   const how = flag('weights') === 'arrays' ? 'weights read into arrays the caller keeps' : `loadCheckpoint's weights, ${flag('in-place') === 'off' ? 'copied to ORT' : 'read by ORT in place'}`;
-  console.log(`onnx runner, peak RSS on seeded float32 checkpoints (${how}; T=128 forward and one cached step); ORT prepacking ${flag('prepack') ?? 'on'}`);
+  console.log(`onnx runner, peak RSS on seeded float32 checkpoints (${how}; T=128 forward and one cached step); ORT prepacking ${flag('prepack') ?? 'on'}, arena ${flag('arena') ?? 'on'}`);
   console.log(`${'size'.padEnd(13)}${'weights'.padStart(10)}${'file'.padStart(10)}${'read'.padStart(10)}${'loaded'.padStart(10)}${'forward'.padStart(10)}${'(mapped'.padStart(10)}${'heap)'.padStart(10)}${'peak'.padStart(10)}${'peak/weights'.padStart(14)}  in place`);
   for (const size of sizes) {
     if (!(size in GPT2_SHAPES)) throw new Error(`--sizes: unknown size '${size}' (known: ${Object.keys(GPT2_SHAPES).join(', ')})`);
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     try {
       child(['write', checkpoint.dir, size]);
       const fileMB = mb(statSync(join(checkpoint.dir, 'model.safetensors')).size);
-      const passed = ['threads', 'prepack', 'weights', 'in-place'].flatMap((k) => (flag(k) === undefined ? [] : [`--${k}`, flag(k)!]));
+      const passed = ['threads', 'prepack', 'arena', 'weights', 'in-place'].flatMap((k) => (flag(k) === undefined ? [] : [`--${k}`, flag(k)!]));
       const r = JSON.parse(child(['measure', checkpoint.dir, ...passed])) as { weightsMB: number; stages: Record<string, number>; parts: { fileMB: number; anonMB: number }; inPlace: boolean; peakMB: number };
       const f = (v: number) => `${v.toFixed(0)} MB`.padStart(10);
       console.log(`${size.padEnd(13)}${f(r.weightsMB)}${f(fileMB)}${f(r.stages.weightsRead!)}${f(r.stages.loaded!)}${f(r.stages.afterForward!)}${f(r.parts.fileMB)}${f(r.parts.anonMB)}${f(r.peakMB)}${`${(r.peakMB / r.weightsMB).toFixed(2)}×`.padStart(14)}  ${r.inPlace ? 'yes' : 'no'}`);
