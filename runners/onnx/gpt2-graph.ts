@@ -88,7 +88,10 @@ export class GraphContext {
     if (this.contrib && this.type !== 'float32') throw new Error(`graph ${name}: ORT's contrib operators are used in float32 graphs only`);
   }
 
-  /** The initializer holding a weight, in the graph's float type: float32 data is referenced, anything else converted once. */
+  /**
+   * The initializer holding a weight, in the graph's float type: a reference to its bytes in the checkpoint
+   * file when the graph reads in place, else its data (referenced when it is of the graph's type, else converted once).
+   */
   w(name: string): string {
     if (this.added.has(name)) return name;
     const stored = this.inFile && storedTensor(this.weights, name);

@@ -4,6 +4,7 @@
  * cache; each component method runs a small graph of its own, built on first use and kept.
  * Precision 'float32' runs float32 graphs; 'float64' casts the weights and runs every node in double.
  */
+import { dirname } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
 import { BaseRunner } from '../base-runner';
@@ -11,7 +12,6 @@ import { BackendError, Gpt2SpecError } from '../errors';
 import { checkCache, checkIds, headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
-import { dirname } from 'node:path';
 import { checkUnchanged, type FileStamp } from '../weights/stored';
 import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
 

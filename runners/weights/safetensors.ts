@@ -7,6 +7,7 @@
  * and that the offsets tile the buffer exactly.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Tensor } from '../contract';
 import { SafetensorsFormatError } from '../errors';
 import { formatShape, shapeSize } from '../tensor';
@@ -79,9 +80,10 @@ export function openSafetensors(path: string): SafetensorsFile {
       closeSync(again.fd);
     }
   });
+  const absolute = resolve(path); // a reader in place later must not depend on the working directory
   const stored = (name: string): StoredTensor => {
     const e = file.info(name);
-    return { path, stamp, dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin };
+    return { path: absolute, stamp, dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin };
   };
   return { ...file, stored };
 }
