@@ -8,9 +8,10 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../runners/contract';
 import { CheckpointError } from '../runners/errors';
-import { float32 } from '../runners/tensor';
+import { float32, float64 } from '../runners/tensor';
 import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
-import { writeSafetensors } from '../runners/weights/safetensors';
+import { openSafetensors, writeSafetensors } from '../runners/weights/safetensors';
+import { writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
 import { checkUnchanged, storedTensor } from '../runners/weights/stored';
 import { mkfifoSync } from './support/fifo';
 import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
@@ -234,5 +235,39 @@ describe('A loaded checkpoint says where each tensor lies in its file, for a run
     expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/model\.safetensors: this test reads its tensors from this file, and it changed since it was loaded \(it was written to\)/);
     rmSync(path);
     expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/cannot be read any more \(ENOENT\)/);
+  });
+});
+
+describe('The finiteness check scans a checkpoint file in chunks, without a copy of each tensor', () => {
+  it('finds the first NaN or ±Inf of F32, F64, F16 and BF16 tensors wherever it lies, past the first chunk too', () => {
+    const n = 600_000; // more than two chunks of 2¹⁸ elements
+    const at = 2 ** 18 * 2 + 7;
+    const poisoned = (value: number) => {
+      const t = float32([n]);
+      t.data[at] = value;
+      t.data[at + 1] = NaN; // only the first is reported
+      return t;
+    };
+    const dir = tempDir('gpt2-spec-scan-');
+    const path = join(dir, 'scan.safetensors');
+    writeFileSync(path, writeSafetensors({ nan: poisoned(NaN), inf: poisoned(-Infinity), clean: float32([n]), wide: float64([n], Array.from(poisoned(Infinity).data)) }));
+    const file = openSafetensors(path);
+    expect(file.firstNonFinite!('nan')).toEqual({ index: at, value: NaN });
+    expect(file.firstNonFinite!('inf')).toEqual({ index: at, value: -Infinity });
+    expect(file.firstNonFinite!('wide')).toEqual({ index: at, value: Infinity });
+    expect(file.firstNonFinite!('clean')).toBeUndefined();
+    for (const dtype of ['F16', 'BF16'] as const) {
+      // A seeded half-width checkpoint is clean; +Inf written into its wte is found, decoded, with its index.
+      const config = { vocabSize: 11, nPositions: 4, nEmbd: 4, nLayer: 1, nHead: 1, layerNormEpsilon: 1e-5 };
+      const seeded = tempDir('gpt2-spec-scan-');
+      writeSeededCheckpoint(seeded, config, dtype);
+      const half = openSafetensors(join(seeded, 'model.safetensors'));
+      for (const name of half.names()) expect(half.firstNonFinite!(name)).toBeUndefined();
+      const bytes = readFileSync(join(seeded, 'model.safetensors'));
+      const wte = half.stored!('wte.weight');
+      bytes.writeUInt16LE(dtype === 'F16' ? 0x7c00 : 0x7f80, wte.offset + 2 * 5); // +Inf in either format, at element 5
+      writeFileSync(join(seeded, 'model.safetensors'), bytes);
+      expect(() => loadCheckpoint(seeded)).toThrow(`'wte.weight' holds Infinity at index [1,1]; weights must be finite numbers`);
+    }
   });
 });

@@ -116,6 +116,8 @@ export interface TensorSource {
   shape: readonly number[];
   float: boolean;
   load(): Tensor;
+  /** The first NaN or ±Inf without reading the tensor whole (a file scanned in chunks), where the source can. */
+  firstNonFinite?(): { index: number; value: number } | undefined;
 }
 
 /**
@@ -153,7 +155,7 @@ export function weightsFromTensors(config: Gpt2Config, named: Iterable<[string, 
     if (!entry) throw new CheckpointError(`${source}: no tensor named '${name}'`);
     return loadFinite(entry[0], entry[1], source);
   };
-  for (const name of expected.keys()) get(name); // every value checked now, not at first use
+  for (const name of expected.keys()) checkFinite(...found.get(name)!, source); // every value checked now, not at first use
   if (lmHead) {
     checkShape('lm_head.weight', lmHead, expected.get('wte.weight')!, source);
     checkTied(loadFinite('lm_head.weight', lmHead, source), get('wte.weight'), source);
@@ -179,6 +181,13 @@ function checkShape(name: string, t: TensorSource, want: readonly number[], sour
   if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
     throw new CheckpointError(`${source}: '${name}' has shape ${formatShape(t.shape)}, but the config needs ${formatShape(want)}`);
   }
+}
+
+/** Refuses NaN and ±Inf, naming the tensor and the first bad element: scanned where the source can, else read. */
+function checkFinite(name: string, t: TensorSource, source: string): void {
+  if (!t.firstNonFinite) return void loadFinite(name, t, source);
+  const bad = t.firstNonFinite();
+  if (bad) throw new CheckpointError(`${source}: '${name}' holds ${bad.value} at index ${formatIndex(bad.index, t.shape)}; weights must be finite numbers`);
 }
 
 /** Reads a tensor and refuses NaN and ±Inf, naming the tensor and the first bad element. */
@@ -236,7 +245,7 @@ export function loadCheckpoint(dir: string): Gpt2Weights {
   const file = openSafetensors(modelPath);
   const named = file.names().map((n): [string, TensorSource] => {
     const info = file.info(n);
-    return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n) }];
+    return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n), firstNonFinite: () => file.firstNonFinite!(n) }];
   });
   const weights = { ...weightsFromTensors(config, named, modelPath), dir };
   // Each name as the weights know it (no transformer. prefix) -> the file's own name, for stored.ts.
