@@ -4,13 +4,15 @@
  * configured size gets a CheckpointError that names the tensor or field.
  */
 import { describe, expect, it } from '@jest/globals';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '../runners/contract';
 import { CheckpointError } from '../runners/errors';
-import { float32 } from '../runners/tensor';
+import { float32, float64 } from '../runners/tensor';
 import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../runners/weights/checkpoint';
-import { writeSafetensors } from '../runners/weights/safetensors';
+import { openSafetensors, writeSafetensors } from '../runners/weights/safetensors';
+import { writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
+import { checkUnchanged, storedTensor } from '../runners/weights/stored';
 import { mkfifoSync } from './support/fifo';
 import { fixturesDir, loadManifest, modelNames } from './support/fixtures';
 import { tempDir } from './support/temp';
@@ -192,5 +194,78 @@ describe('A GPT-2 checkpoint is config.json plus model.safetensors', () => {
     const w = fixtureWeights();
     expect(w.get('wte.weight').data).not.toBe(w.get('wte.weight').data);
     expect(w.get('wte.weight').data).toEqual(w.get('wte.weight').data);
+  });
+});
+
+describe('A loaded checkpoint says where each tensor lies in its file, for a runner that reads it in place', () => {
+  it('gives each tensor\'s file, dtype, shape and byte range: the bytes there are the tensor get() returns', () => {
+    const tensors = all();
+    const prefixed = Object.fromEntries(Object.entries(tensors).map(([n, t]) => [`transformer.${n}`, t]));
+    for (const record of [tensors, prefixed]) {
+      const dir = checkpointDir(hfConfig(), record);
+      const w = loadCheckpoint(dir);
+      const file = readFileSync(join(dir, 'model.safetensors'));
+      for (const n of w.names()) {
+        const s = storedTensor(w, n)!;
+        const t = w.get(n);
+        expect([s.path, s.dtype, s.shape]).toEqual([join(dir, 'model.safetensors'), 'F32', t.shape]);
+        expect(file.subarray(s.offset, s.offset + s.length).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))).toBe(true);
+      }
+      expect(storedTensor(w, 'lm_head.weight')).toBeUndefined();
+    }
+  });
+
+  it('knows it only for the weights loadCheckpoint returned: not for a copy of them, nor for weights built in memory', () => {
+    const w = loadCheckpoint(checkpointDir(hfConfig(), all()));
+    expect(storedTensor(w, 'wte.weight')).toBeDefined();
+    expect(storedTensor({ ...w }, 'wte.weight')).toBeUndefined();
+    expect(storedTensor(weightsFromRecord(w.config, all()), 'wte.weight')).toBeUndefined();
+  });
+
+  it('tells a changed file from the one it opened: written to, replaced, removed', () => {
+    const dir = checkpointDir(hfConfig(), all());
+    const path = join(dir, 'model.safetensors');
+    const s = storedTensor(loadCheckpoint(dir), 'wte.weight')!;
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).not.toThrow();
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(CheckpointError);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/model\.safetensors: this test reads its tensors from this file, and it changed since it was loaded \(it was written to\)/);
+    rmSync(path);
+    expect(() => checkUnchanged(path, s.stamp, 'this test')).toThrow(/cannot be read any more \(ENOENT\)/);
+  });
+});
+
+describe('The finiteness check scans a checkpoint file in chunks, without a copy of each tensor', () => {
+  it('finds the first NaN or ±Inf of F32, F64, F16 and BF16 tensors wherever it lies, past the first chunk too', () => {
+    const n = 600_000; // more than two chunks of 2¹⁸ elements
+    const at = 2 ** 18 * 2 + 7;
+    const poisoned = (value: number) => {
+      const t = float32([n]);
+      t.data[at] = value;
+      t.data[at + 1] = NaN; // only the first is reported
+      return t;
+    };
+    const dir = tempDir('gpt2-spec-scan-');
+    const path = join(dir, 'scan.safetensors');
+    writeFileSync(path, writeSafetensors({ nan: poisoned(NaN), inf: poisoned(-Infinity), clean: float32([n]), wide: float64([n], Array.from(poisoned(Infinity).data)) }));
+    const file = openSafetensors(path);
+    expect(file.firstNonFinite!('nan')).toEqual({ index: at, value: NaN });
+    expect(file.firstNonFinite!('inf')).toEqual({ index: at, value: -Infinity });
+    expect(file.firstNonFinite!('wide')).toEqual({ index: at, value: Infinity });
+    expect(file.firstNonFinite!('clean')).toBeUndefined();
+    for (const dtype of ['F16', 'BF16'] as const) {
+      // A seeded half-width checkpoint is clean; +Inf written into its wte is found, decoded, with its index.
+      const config = { vocabSize: 11, nPositions: 4, nEmbd: 4, nLayer: 1, nHead: 1, layerNormEpsilon: 1e-5 };
+      const seeded = tempDir('gpt2-spec-scan-');
+      writeSeededCheckpoint(seeded, config, dtype);
+      const half = openSafetensors(join(seeded, 'model.safetensors'));
+      for (const name of half.names()) expect(half.firstNonFinite!(name)).toBeUndefined();
+      const bytes = readFileSync(join(seeded, 'model.safetensors'));
+      const wte = half.stored!('wte.weight');
+      bytes.writeUInt16LE(dtype === 'F16' ? 0x7c00 : 0x7f80, wte.offset + 2 * 5); // +Inf in either format, at element 5
+      writeFileSync(join(seeded, 'model.safetensors'), bytes);
+      expect(() => loadCheckpoint(seeded)).toThrow(`'wte.weight' holds Infinity at index [1,1]; weights must be finite numbers`);
+    }
   });
 });

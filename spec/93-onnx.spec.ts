@@ -7,18 +7,22 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
 import { BackendError, CacheShapeError, CheckpointError, NotExposedError, RunnerStateError, SequenceTooLongError, TokenIdError } from '../runners/errors';
 import { createExternalOnnxRunner, createOnnxRunner, decoderNames, defaultExternalModel, exportDecoder, OnnxModelError, OnnxSettingsError, ORT_VERSION } from '../runners/onnx';
 import { GraphBuilder } from '../runners/onnx/graph';
 import { encodeTensor, ProtoWriter } from '../runners/onnx/proto';
-import { createSession, ortTensor } from '../runners/onnx/session';
+import { createSession, fromOrt, ortTensor, sessionOptions } from '../runners/onnx/session';
+import { decoderGraph } from '../runners/onnx/gpt2-graph';
 import { fixturesRoot } from '../runners/paths';
 import { ReferenceRunner } from '../runners/reference/runner';
 import { float32, float64, ids } from '../runners/tensor';
-import { loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
+import { hfConfigJson, loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
+import { writeSafetensors } from '../runners/weights/safetensors';
+import { writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
+import { storedTensor } from '../runners/weights/stored';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { loadModel } from './support/fixtures';
 import { tempDir } from './support/temp';
@@ -467,5 +471,149 @@ describe('The export command', () => {
     expect(maxAbsDiff(a.logits, (await builtin.forward(ids([[1, 2, 3]]))).logits)).toBe(0);
     expect(cli('--weights', join(REPO, 'no-such-dir'), '--out', out).status).toBe(1);
     await Promise.all([external.dispose(), builtin.dispose()]);
+  });
+});
+
+/** A checkpoint folder of these tensors; `misalign` bytes of padding more in the header put every tensor off its element boundary. */
+function writeCheckpointDir(config: Gpt2Config, tensors: Record<string, Tensor>, misalign = 0): string {
+  const dir = tempDir('gpt2-onnx-inplace-');
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(hfConfigJson(config)));
+  const file = writeSafetensors(tensors);
+  const n = Number(new DataView(file.buffer).getBigUint64(0, true));
+  const out = new Uint8Array(file.length + misalign);
+  new DataView(out.buffer).setBigUint64(0, BigInt(n + misalign), true);
+  out.set(file.subarray(8, 8 + n), 8);
+  out.fill(0x20, 8 + n, 8 + n + misalign); // JSON allows trailing spaces
+  out.set(file.subarray(8 + n), 8 + n + misalign);
+  writeFileSync(join(dir, 'model.safetensors'), out);
+  return dir;
+}
+
+/** The tiny seeded weights as a record, each tensor as `dtype(name)` wants it. */
+function tinyRecord(dtype: (name: string) => 'float32' | 'float64' = () => 'float32'): { config: Gpt2Config; record: Record<string, Tensor> } {
+  const w = tinyWeights();
+  const record: Record<string, Tensor> = {};
+  for (const name of w.names()) {
+    const t = w.get(name);
+    record[name] = dtype(name) === 'float64' ? float64(t.shape, Array.from(t.data)) : t;
+  }
+  return { config: w.config, record };
+}
+
+/** Which of a graph's initializers ORT reads in place from a file (they carry an extent). */
+const inPlaceNames = (w: Gpt2Weights, type: 'float32' | 'float64') =>
+  decoderGraph(w, { type, externalData: true, inPlace: true }).g.initializers.filter((t) => t.extent).map((t) => t.name);
+
+const sameBits = (a: Tensor, b: Tensor) => Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+
+describe('Weights read in place from the checkpoint file', () => {
+  const prompt = ids([[3, 1, 4, 1, 5, 9, 2, 6]]);
+
+  it('points each initializer at its tensor\'s bytes in model.safetensors: ORT reads back what the checkpoint holds', async () => {
+    const { config, record } = tinyRecord();
+    const w = loadCheckpoint(writeCheckpointDir(config, record));
+    const g = new GraphBuilder('read-back');
+    const names = ['wte.weight', 'h.0.attn.c_attn.weight', 'h.1.mlp.c_proj.bias', 'ln_f.weight'];
+    for (const name of names) {
+      const s = storedTensor(w, name)!;
+      expect(s.dtype).toBe('F32');
+      g.fileInitializer(name, 'float32', s.shape, 'model.safetensors', { offset: s.offset, length: s.length });
+      g.output(`${name}.out`, name, 'float32', s.shape);
+    }
+    const s = await createSession(g.toBytes({ producerVersion: 'test' }), 1, [], { externalFolder: w.dir });
+    const out = await s.run({});
+    for (const name of names) expect(sameBits(fromOrt(out[`${name}.out`], name), w.get(name))).toBe(true);
+    await s.release();
+  });
+
+  it('gives the same logits, presents and components bit for bit as the weights handed over as arrays', async () => {
+    const { config, record } = tinyRecord();
+    const w = loadCheckpoint(writeCheckpointDir(config, record));
+    const inPlace = createOnnxRunner({ precision: 'float32' });
+    const copied = createOnnxRunner({ precision: 'float32', inPlace: false });
+    await Promise.all([inPlace.load(w), copied.load(w)]);
+    expect(inPlace.readsInPlace).toBe(true);
+    expect(copied.readsInPlace).toBe(false);
+    expect(inPlace.lastLoad.bytes).toBeLessThan(copied.lastLoad.bytes * 2); // the proto holds references either way
+    const [a, b] = [await inPlace.forward(prompt), await copied.forward(prompt)];
+    expect(sameBits(a.logits, b.logits)).toBe(true);
+    expect(a.present.keys.every((k, i) => sameBits(k, b.present.keys[i]!))).toBe(true);
+    expect(sameBits(await inPlace.embed(prompt, 3), await copied.embed(prompt, 3))).toBe(true);
+    const x = await copied.embed(prompt);
+    expect(sameBits(await inPlace.block(x, 1), await copied.block(x, 1))).toBe(true);
+    expect(sameBits(await inPlace.lmHead(x), await copied.lmHead(x))).toBe(true);
+    await Promise.all([inPlace.dispose(), copied.dispose()]);
+  });
+
+  it('refuses to run once the file was written to, truncated, replaced or removed under the loaded session', async () => {
+    const { config, record } = tinyRecord();
+    for (const change of ['write', 'truncate', 'replace', 'remove'] as const) {
+      const dir = writeCheckpointDir(config, record);
+      const path = join(dir, 'model.safetensors');
+      const runner = createOnnxRunner({ precision: 'float32' });
+      await runner.load(loadCheckpoint(dir));
+      await runner.forward(prompt);
+      const bytes = readFileSync(path);
+      if (change === 'write') writeFileSync(path, Buffer.concat([bytes.subarray(0, bytes.length - 4), Buffer.alloc(4)]));
+      if (change === 'truncate') truncateSync(path, bytes.length - 64); // a mapped page past the end would be SIGBUS, a crash
+      if (change === 'replace') {
+        writeFileSync(`${path}.new`, bytes);
+        renameSync(`${path}.new`, path);
+      }
+      if (change === 'remove') rmSync(path);
+      const why = { write: /it was written to/, truncate: /its size went from \d+ to \d+ bytes/, replace: /replaced by another file/, remove: /cannot be read any more/ }[change];
+      for (const call of [() => runner.forward(prompt), () => runner.embed(prompt), () => runner.layerNorm(float32([1, 1, 12], new Array(12).fill(1)), 'ln_f')]) {
+        const e = await call().catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(CheckpointError);
+        expect((e as Error).message).toMatch(/model\.safetensors: the onnx runner reads its tensors from this file, and it changed since it was loaded|cannot be read any more/);
+        expect((e as Error).message).toMatch(why);
+      }
+      await runner.dispose();
+    }
+  });
+
+  it('reads all the weights in place or none: F64 in a float64 graph; F32 in a float64 one, F16, BF16, one tensor of another type, misaligned offsets, a copied weights object are converted', async () => {
+    const { config, record: aligned } = tinyRecord();
+    const all = tinyWeights().names().length;
+    expect(inPlaceNames(loadCheckpoint(writeCheckpointDir(config, aligned)), 'float32')).toHaveLength(all);
+    expect(inPlaceNames(loadCheckpoint(writeCheckpointDir(config, aligned)), 'float64')).toEqual([]);
+    expect(inPlaceNames(loadCheckpoint(writeCheckpointDir(config, tinyRecord(() => 'float64').record)), 'float64')).toHaveLength(all);
+    // ORT takes a session's external data from files or from memory, not both: one converted tensor means all are.
+    const mixed = loadCheckpoint(writeCheckpointDir(config, tinyRecord((name) => (name === 'h.1.ln_2.bias' ? 'float64' : 'float32')).record));
+    expect(inPlaceNames(mixed, 'float32')).toEqual([]);
+    for (const misalign of [1, 2, 3]) expect(inPlaceNames(loadCheckpoint(writeCheckpointDir(config, aligned, misalign)), 'float32')).toEqual([]);
+    expect(inPlaceNames(loadCheckpoint(writeCheckpointDir(config, aligned, 4)), 'float32')).toHaveLength(all);
+    expect(inPlaceNames({ ...mixed }, 'float32')).toEqual([]);
+    expect(inPlaceNames(tinyWeights(), 'float32')).toEqual([]);
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const dir = tempDir('gpt2-onnx-inplace-');
+      writeSeededCheckpoint(dir, config, dtype);
+      expect(inPlaceNames(loadCheckpoint(dir), 'float32')).toEqual([]);
+    }
+    // Converted or not, the runner computes the same: mixed and misaligned against their weights copied into arrays.
+    for (const w of [mixed, loadCheckpoint(writeCheckpointDir(config, aligned, 2))]) {
+      const a = createOnnxRunner({ precision: 'float32' });
+      const b = createOnnxRunner({ precision: 'float32' });
+      await Promise.all([a.load(w), b.load(weightsFromRecord(config, Object.fromEntries(w.names().map((n) => [n, w.get(n)]))))]);
+      expect(b.readsInPlace).toBe(false);
+      expect(sameBits((await a.forward(prompt)).logits, (await b.forward(prompt)).logits)).toBe(true);
+      await Promise.all([a.dispose(), b.dispose()]);
+    }
+  });
+
+  it('passes the memory settings to ORT (prepacking, the arena, the external-data folder), and each gives the same logits bit for bit', async () => {
+    expect(sessionOptions(1, { prepack: false, arena: false, externalFolder: '/ckpt' })).toMatchObject({
+      enableCpuMemArena: false,
+      extra: { session: { disable_prepacking: '1', model_external_initializers_file_folder_path: '/ckpt' } },
+    });
+    const plain = sessionOptions(1);
+    expect([plain.extra, plain.enableCpuMemArena]).toEqual([undefined, undefined]); // ORT's defaults
+    const { config, record } = tinyRecord();
+    const w = loadCheckpoint(writeCheckpointDir(config, record));
+    const runners = [createOnnxRunner({ precision: 'float32' }), createOnnxRunner({ precision: 'float32', prepack: false, arena: false })];
+    for (const r of runners) await r.load(w);
+    const [a, b] = [await runners[0]!.forward(prompt), await runners[1]!.forward(prompt)];
+    expect(sameBits(a.logits, b.logits)).toBe(true);
+    await Promise.all(runners.map((r) => r.dispose()));
   });
 });

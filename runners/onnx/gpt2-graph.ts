@@ -5,7 +5,9 @@
  * names of what it computed; the comments give each value's shape.
  *   B batch, T new tokens, P cached tokens, S = P + T, D n_embd, H heads, Dh = D / H, V vocab.
  */
+import { basename } from 'node:path';
 import type { Gpt2Config, Gpt2Weights } from '../contract';
+import { type FileStamp, type StoredTensor, storedTensor } from '../weights/stored';
 import { headSize } from '../validate';
 import { fusedBlocks } from './fused-graph';
 import { type FloatType, GraphBuilder } from './graph';
@@ -23,6 +25,13 @@ export interface GraphOptions {
   lmHead?: LmHeadLayout;
   /** Keep the weights outside the ModelProto, as external data handed to ORT beside it (graph.ts). Default false. */
   externalData?: boolean;
+  /**
+   * With externalData, let ORT read the weights in place from the checkpoint file they were loaded from
+   * (runners/weights/stored.ts): when the file stores every one in the graph's type at an aligned offset,
+   * and the LM head is 'gemm' (wteᵀ would be a copy). All or none: ORT takes a session's external data
+   * either from files or from memory, not both. Default false.
+   */
+  inPlace?: boolean;
   /** The decoder's blocks on ORT's fused contrib operators (fused-graph.ts); float32 only. Default false. */
   contrib?: boolean;
   /**
@@ -32,6 +41,25 @@ export interface GraphOptions {
   logitsIndex?: boolean;
 }
 
+/** The safetensors dtype whose bytes a graph of this type reads as they are. */
+const IN_PLACE_DTYPE = { float32: 'F32', float64: 'F64' } as const;
+
+/**
+ * The one file that holds all the weights so that ORT can use their bytes as they are: each stored in the
+ * graph's type (F16 and BF16 need converting) at an offset aligned to its element. Else undefined.
+ */
+function wholeFileInPlace(weights: Gpt2Weights, type: FloatType): { path: string; stamp: FileStamp } | undefined {
+  const size = type === 'float32' ? 4 : 8;
+  let file: StoredTensor | undefined;
+  for (const name of weights.names()) {
+    const s = storedTensor(weights, name);
+    if (!s || s.dtype !== IN_PLACE_DTYPE[type] || s.offset % size !== 0) return undefined;
+    if (file && (s.path !== file.path || s.stamp !== file.stamp)) return undefined;
+    file = s;
+  }
+  return file && { path: file.path, stamp: file.stamp };
+}
+
 /** The weights one graph reads, each added as an initializer the first time a node uses it. */
 export class GraphContext {
   readonly g: GraphBuilder;
@@ -39,6 +67,8 @@ export class GraphContext {
   readonly type: FloatType;
   readonly lmHeadLayout: LmHeadLayout;
   private readonly external: boolean;
+  /** The checkpoint file ORT reads the weights from in place, if it does, and the version of it they were checked in. */
+  readonly inFile?: { path: string; stamp: FileStamp };
   readonly contrib: boolean;
   private readonly added = new Set<string>();
   private mask?: string;
@@ -53,13 +83,23 @@ export class GraphContext {
     this.type = opts.type;
     this.lmHeadLayout = opts.lmHead ?? 'gemm';
     this.external = opts.externalData ?? false;
+    if (this.external && opts.inPlace && this.lmHeadLayout === 'gemm') this.inFile = wholeFileInPlace(weights, this.type);
     this.contrib = opts.contrib ?? false;
     if (this.contrib && this.type !== 'float32') throw new Error(`graph ${name}: ORT's contrib operators are used in float32 graphs only`);
   }
 
-  /** The initializer holding a weight, in the graph's float type: float32 data is referenced, anything else converted once. */
+  /**
+   * The initializer holding a weight, in the graph's float type: a reference to its bytes in the checkpoint
+   * file when the graph reads in place, else its data (referenced when it is of the graph's type, else converted once).
+   */
   w(name: string): string {
     if (this.added.has(name)) return name;
+    const stored = this.inFile && storedTensor(this.weights, name);
+    if (stored) {
+      this.g.fileInitializer(name, this.type, stored.shape, basename(stored.path), { offset: stored.offset, length: stored.length });
+      this.added.add(name);
+      return name;
+    }
     const t = this.weights.get(name);
     const Array_ = this.type === 'float32' ? Float32Array : Float64Array;
     const data = t.data instanceof Array_ ? t.data : Array_.from(t.data);

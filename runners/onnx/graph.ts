@@ -78,9 +78,18 @@ export class GraphBuilder {
     return name;
   }
 
-  /** The bytes of every external initializer, under its location: InferenceSession's externalData option. */
+  /**
+   * A weight that ORT reads in place from a file, `length` bytes from `offset`: `location` is the file's
+   * name, relative to the folder the session is told (sessionOptions' externalFolder).
+   */
+  fileInitializer(name: string, type: ElemType, dims: readonly number[], location: string, extent: { offset: number; length: number }): string {
+    this.initializers.push({ name: this.claim(name), type, dims, bytes: new Uint8Array(0), external: location, extent });
+    return name;
+  }
+
+  /** The bytes of every external initializer held in memory, under its location: InferenceSession's externalData option. */
   externalData(): ExternalData[] {
-    return this.initializers.flatMap((t) => (t.external ? [{ path: t.external, data: t.bytes }] : []));
+    return this.initializers.flatMap((t) => (t.external && !t.extent ? [{ path: t.external, data: t.bytes }] : []));
   }
 
   /** A shared int64 constant (an initializer), e.g. a Reshape target or Split sizes. */

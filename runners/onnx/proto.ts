@@ -142,6 +142,11 @@ export interface TensorDef {
    * its external data, and the bytes travel beside the model (InferenceSession's externalData, or a file).
    */
   external?: string;
+  /**
+   * Where the external bytes lie in the location's file, for a tensor that ORT reads in place from a
+   * checkpoint file (then `bytes` is empty). Without it: offset 0, the length of `bytes`.
+   */
+  extent?: { offset: number; length: number };
 }
 
 export interface ValueInfoDef {
@@ -195,7 +200,8 @@ export function encodeTensor(t: TensorDef): ProtoWriter {
   w.string(8, t.name); // name
   if (!t.external) return w.bytes(9, t.bytes); // raw_data
   const entry = (k: string, v: string) => new ProtoWriter().string(1, k).string(2, v);
-  w.message(13, entry('location', t.external)).message(13, entry('offset', '0')).message(13, entry('length', String(t.bytes.length))); // external_data
+  const { offset, length } = t.extent ?? { offset: 0, length: t.bytes.length };
+  w.message(13, entry('location', t.external)).message(13, entry('offset', String(offset))).message(13, entry('length', String(length))); // external_data
   return w.varint(14, 1); // data_location = EXTERNAL
 }
 

@@ -4,6 +4,7 @@
  * cache; each component method runs a small graph of its own, built on first use and kept.
  * Precision 'float32' runs float32 graphs; 'float64' casts the weights and runs every node in double.
  */
+import { dirname } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from '../contract';
 import { BaseRunner } from '../base-runner';
@@ -11,6 +12,7 @@ import { BackendError, Gpt2SpecError } from '../errors';
 import { checkCache, checkIds, headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
+import { checkUnchanged, type FileStamp } from '../weights/stored';
 import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
 
 export interface OnnxRunnerOptions {
@@ -26,6 +28,13 @@ export interface OnnxRunnerOptions {
   externalData?: boolean;
   /** ORT's weight prepacking (session.ts); default true. */
   prepack?: boolean;
+  /** ORT's CPU memory arena (session.ts); default true. */
+  arena?: boolean;
+  /**
+   * With externalData, ORT reads the weights in place from the checkpoint file they were loaded from
+   * (loadCheckpoint's weights; see docs/onnx.md), so that the runner holds no copy of its own; default true.
+   */
+  inPlace?: boolean;
   /** forward() on ORT's fused contrib operators (fused-graph.ts); float32 only, default true there. */
   contrib?: boolean;
 }
@@ -52,6 +61,8 @@ export class OnnxRunner extends BaseRunner {
   private weights?: Gpt2Weights;
   private decoder?: InferenceSession;
   private readonly components = new Map<ComponentKey, Promise<InferenceSession>>();
+  /** The checkpoint file the sessions read weights from in place, checked unchanged before each run. */
+  private inFile?: { path: string; stamp: FileStamp };
   /** Seconds spent building graph bytes and creating the decoder session at the last load (for the benchmark). */
   lastLoad = { buildSeconds: 0, sessionSeconds: 0, bytes: 0 };
 
@@ -70,13 +81,34 @@ export class OnnxRunner extends BaseRunner {
   }
 
   private graphOptions(contrib = false) {
-    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true, contrib };
+    return { type: this.type, lmHead: this.opts.lmHead, externalData: this.opts.externalData ?? true, inPlace: this.opts.inPlace ?? true, contrib };
   }
 
-  /** A session on a graph: its ModelProto bytes, and its weights beside them when they are external. */
+  /** Whether the decoder reads its weights in place from the checkpoint file (docs/onnx.md). */
+  get readsInPlace(): boolean {
+    return this.inFile !== undefined;
+  }
+
+  /**
+   * A session on a graph: its ModelProto bytes, and its weights beside them when they are external, or in
+   * the checkpoint file when read in place (checked unchanged first: ORT maps the file, it does not copy it).
+   */
   private createSession(c: GraphContext, what: string): { bytes: Uint8Array; session: Promise<InferenceSession> } {
     const bytes = modelBytes(c, what);
-    return { bytes, session: createSession(bytes, this.threads, c.g.externalData(), { prepack: this.opts.prepack }) };
+    if (c.inFile) {
+      checkUnchanged(c.inFile.path, c.inFile.stamp, `the ${this.name} runner`);
+      this.inFile = c.inFile;
+    }
+    const settings = { prepack: this.opts.prepack, arena: this.opts.arena, externalFolder: c.inFile && dirname(c.inFile.path) };
+    return { bytes, session: createSession(bytes, this.threads, c.g.externalData(), settings) };
+  }
+
+  /**
+   * Before a session runs: the file it maps must be the one that was checked. A file written to since
+   * would be read as it is now, and one truncated would crash the process (SIGBUS) instead of failing.
+   */
+  private checkFile(): void {
+    if (this.inFile) checkUnchanged(this.inFile.path, this.inFile.stamp, `the ${this.name} runner`);
   }
 
   protected async loadWeights(weights: Gpt2Weights): Promise<void> {
@@ -94,6 +126,7 @@ export class OnnxRunner extends BaseRunner {
     const sessions = [this.decoder, ...(await Promise.all([...this.components.values()].map((p) => p.catch(() => undefined))))];
     this.decoder = undefined;
     this.weights = undefined;
+    this.inFile = undefined;
     this.components.clear();
     for (const s of sessions) await s?.release();
   }
@@ -110,7 +143,9 @@ export class OnnxRunner extends BaseRunner {
   }
 
   private async runComponent(key: ComponentKey, feeds: Record<string, OrtTensor>, fetch: string[] = ['output']) {
-    return (await this.component(key)).run(feeds, fetch);
+    const session = await this.component(key);
+    this.checkFile();
+    return session.run(feeds, fetch);
   }
 
   private hidden(x: Tensor) {
@@ -182,6 +217,7 @@ export class OnnxRunner extends BaseRunner {
       feeds[`past_key_values.${i}.key`] = past ? floatTensor(past.keys[i]!, this.type) : empty;
       feeds[`past_key_values.${i}.value`] = past ? floatTensor(past.values[i]!, this.type) : empty;
     }
+    this.checkFile();
     const out = await this.decoder!.run(feeds, decoderNames(nLayer).outputs);
     const present: KvCache = { keys: [], values: [] };
     for (let i = 0; i < nLayer; i++) {

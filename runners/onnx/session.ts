@@ -42,12 +42,20 @@ export interface SessionSettings {
    * false keeps the runner's memory at one copy of the weights (docs/onnx.md measures both).
    */
   prepack?: boolean;
+  /** ORT's CPU memory arena for activations (its default, on); false allocates and frees each one (docs/onnx.md measures both). */
+  arena?: boolean;
+  /** The folder of the files that external data names by location (a model given as bytes has none of its own). */
+  externalFolder?: string;
 }
 
 /** Graph optimisation 'all', the CPU execution provider, one session thread pool of `threads`. */
 export function sessionOptions(threads: number, settings: SessionSettings = {}): InferenceSession.SessionOptions {
+  const session: Record<string, string> = {};
+  if (settings.prepack === false) session.disable_prepacking = '1';
+  if (settings.externalFolder !== undefined) session.model_external_initializers_file_folder_path = settings.externalFolder;
   return {
-    ...(settings.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
+    ...(Object.keys(session).length > 0 ? { extra: { session } } : {}),
+    ...(settings.arena === false ? { enableCpuMemArena: false } : {}),
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',

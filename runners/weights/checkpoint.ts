@@ -8,6 +8,7 @@ import type { Gpt2Config, Gpt2Weights, Tensor } from '../contract';
 import { CheckpointError } from '../errors';
 import { formatShape } from '../tensor';
 import { oneLine, openRegularFile, openSafetensors } from './safetensors';
+import { recordStored } from './stored';
 
 /** The activations that are GPT-2's tanh-approximated GELU under another name. */
 const TANH_GELU = new Set(['gelu_new', 'gelu_pytorch_tanh']);
@@ -115,6 +116,8 @@ export interface TensorSource {
   shape: readonly number[];
   float: boolean;
   load(): Tensor;
+  /** The first NaN or ±Inf without reading the tensor whole (a file scanned in chunks), where the source can. */
+  firstNonFinite?(): { index: number; value: number } | undefined;
 }
 
 /**
@@ -152,7 +155,7 @@ export function weightsFromTensors(config: Gpt2Config, named: Iterable<[string, 
     if (!entry) throw new CheckpointError(`${source}: no tensor named '${name}'`);
     return loadFinite(entry[0], entry[1], source);
   };
-  for (const name of expected.keys()) get(name); // every value checked now, not at first use
+  for (const name of expected.keys()) checkFinite(...found.get(name)!, source); // every value checked now, not at first use
   if (lmHead) {
     checkShape('lm_head.weight', lmHead, expected.get('wte.weight')!, source);
     checkTied(loadFinite('lm_head.weight', lmHead, source), get('wte.weight'), source);
@@ -178,6 +181,13 @@ function checkShape(name: string, t: TensorSource, want: readonly number[], sour
   if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
     throw new CheckpointError(`${source}: '${name}' has shape ${formatShape(t.shape)}, but the config needs ${formatShape(want)}`);
   }
+}
+
+/** Refuses NaN and ±Inf, naming the tensor and the first bad element: scanned where the source can, else read. */
+function checkFinite(name: string, t: TensorSource, source: string): void {
+  if (!t.firstNonFinite) return void loadFinite(name, t, source);
+  const bad = t.firstNonFinite();
+  if (bad) throw new CheckpointError(`${source}: '${name}' holds ${bad.value} at index ${formatIndex(bad.index, t.shape)}; weights must be finite numbers`);
 }
 
 /** Reads a tensor and refuses NaN and ±Inf, naming the tensor and the first bad element. */
@@ -235,9 +245,15 @@ export function loadCheckpoint(dir: string): Gpt2Weights {
   const file = openSafetensors(modelPath);
   const named = file.names().map((n): [string, TensorSource] => {
     const info = file.info(n);
-    return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n) }];
+    return [n, { shape: info.shape, float: info.dtype.startsWith('F') || info.dtype === 'BF16', load: () => file.get(n), firstNonFinite: () => file.firstNonFinite!(n) }];
   });
-  return { ...weightsFromTensors(config, named, modelPath), dir };
+  const weights = { ...weightsFromTensors(config, named, modelPath), dir };
+  // Each name as the weights know it (no transformer. prefix) -> the file's own name, for stored.ts.
+  const rawNames = new Map(file.names().map((n) => [n.startsWith('transformer.') ? n.slice('transformer.'.length) : n, n]));
+  return recordStored(weights, (name) => {
+    const raw = rawNames.get(name);
+    return raw === undefined ? undefined : file.stored!(raw);
+  });
 }
 
 function readConfigJson(path: string): unknown {

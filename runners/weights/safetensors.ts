@@ -7,9 +7,11 @@
  * and that the offsets tile the buffer exactly.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Tensor } from '../contract';
 import { SafetensorsFormatError } from '../errors';
 import { formatShape, shapeSize } from '../tensor';
+import type { FileStamp, StoredTensor } from './stored';
 
 export type SafetensorsDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
 
@@ -30,6 +32,13 @@ export interface SafetensorsFile {
   info(name: string): TensorInfo;
   /** Decodes one tensor: F64 -> float64, F32/F16/BF16 -> float32, I32/I64 -> int32 (I64 must fit). */
   get(name: string): Tensor;
+  /** Where one tensor's bytes lie in the file, for a file on disk (openSafetensors): see stored.ts. */
+  stored?(name: string): StoredTensor;
+  /**
+   * The first NaN or ±Inf of a float tensor (its flat index and value), read from a file on disk in chunks
+   * into one scratch buffer: checking a tensor this way leaves no copy of it behind for the GC to collect.
+   */
+  firstNonFinite?(name: string): { index: number; value: number } | undefined;
 }
 
 /** Reads a safetensors file held in memory, e.g. a small golden case. */
@@ -52,7 +61,10 @@ export function openSafetensors(path: string): SafetensorsFile {
   const { fd, size } = openRegularFile(path, fail);
   let header: Header;
   let dataStart: number;
+  let stamp: FileStamp;
   try {
+    const s = fstatSync(fd, { bigint: true });
+    stamp = { dev: s.dev, ino: s.ino, size: s.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs };
     if (size < 8) fail(`too short to be safetensors (${size} bytes)`);
     const prefix = new Uint8Array(8);
     readFully(fd, prefix, 0, fail);
@@ -64,7 +76,7 @@ export function openSafetensors(path: string): SafetensorsFile {
   } finally {
     closeSync(fd);
   }
-  return fileOf(header, path, (e, into) => {
+  const file = fileOf(header, path, (e, into) => {
     const again = openRegularFile(path, fail);
     try {
       if (again.size !== size) fail(`the file changed size since it was opened (${size} -> ${again.size} bytes)`);
@@ -73,7 +85,37 @@ export function openSafetensors(path: string): SafetensorsFile {
       closeSync(again.fd);
     }
   });
+  const firstNonFinite = (name: string) => {
+    const e = file.info(name);
+    const width = BYTES[e.dtype];
+    const again = openRegularFile(path, fail);
+    try {
+      if (again.size !== size) fail(`the file changed size since it was opened (${size} -> ${again.size} bytes)`);
+      const n = (e.end - e.begin) / width;
+      for (let done = 0; done < n; done += SCAN_CHUNK) {
+        const m = Math.min(SCAN_CHUNK, n - done);
+        const begin = e.begin + done * width;
+        const chunk = { ...e, shape: [m], begin, end: begin + m * width };
+        const values = decode(chunk, (into) => readFully(again.fd, into, dataStart + begin, fail), `${path}: '${name}'`, scratch).data;
+        for (let i = 0; i < m; i++) if (!Number.isFinite(values[i])) return { index: done + i, value: values[i]! };
+      }
+      return undefined;
+    } finally {
+      closeSync(again.fd);
+    }
+  };
+  const absolute = resolve(path); // a reader in place later must not depend on the working directory
+  const stored = (name: string): StoredTensor => {
+    const e = file.info(name);
+    return { path: absolute, stamp, dtype: e.dtype, shape: e.shape, offset: dataStart + e.begin, length: e.end - e.begin };
+  };
+  return { ...file, stored, firstNonFinite };
 }
+
+/** Elements per chunk when a tensor is scanned rather than read whole (firstNonFinite). */
+const SCAN_CHUNK = 1 << 18;
+/** The scanning chunk's bytes, shared by every scan: F32 and F64 are read straight into it. */
+const scratch = new ArrayBuffer(SCAN_CHUNK * 8);
 
 /** A message on one line: V8's JSON errors quote the text around the error, newlines and all. */
 export const oneLine = (message: string) => message.replace(/\s+/g, ' ');
@@ -201,24 +243,24 @@ function fileOf(header: Header, source: string, fill: (e: TensorInfo, into: Uint
  * Decodes one tensor. Its bytes are copied into an array of the element's own size, because offsets
  * in the file need not be aligned and typed arrays need them to be; F32 and F64 are read in place.
  */
-function decode(e: TensorInfo, fill: (into: Uint8Array) => void, what: string): Tensor {
+function decode(e: TensorInfo, fill: (into: Uint8Array) => void, what: string, into?: ArrayBuffer): Tensor {
   const n = shapeSize(e.shape);
   const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const read = <A extends ArrayBufferView>(a: A): A => (fill(bytesOf(a)), a);
   switch (e.dtype) {
     case 'F64':
-      return { dtype: 'float64', shape: e.shape, data: read(new Float64Array(n)) };
+      return { dtype: 'float64', shape: e.shape, data: read(into ? new Float64Array(into, 0, n) : new Float64Array(n)) };
     case 'F32':
-      return { dtype: 'float32', shape: e.shape, data: read(new Float32Array(n)) };
+      return { dtype: 'float32', shape: e.shape, data: read(into ? new Float32Array(into, 0, n) : new Float32Array(n)) };
     case 'F16': {
-      const half = read(new Uint16Array(n));
+      const half = read(into ? new Uint16Array(into, 0, n) : new Uint16Array(n));
       const out = new Float32Array(n);
       for (let i = 0; i < n; i++) out[i] = halfToFloat(half[i]!);
       return { dtype: 'float32', shape: e.shape, data: out };
     }
     case 'BF16': {
       // bfloat16 is the top half of a float32.
-      const half = read(new Uint16Array(n));
+      const half = read(into ? new Uint16Array(into, 0, n) : new Uint16Array(n));
       const bits = new Uint32Array(n);
       for (let i = 0; i < n; i++) bits[i] = half[i]! << 16;
       return { dtype: 'float32', shape: e.shape, data: new Float32Array(bits.buffer) };

@@ -2,11 +2,17 @@
  * Peak memory of the onnx runner on seeded checkpoints of the Hub's GPT-2 sizes, written at run time into a
  * temp folder and removed afterwards (nothing stored). For each size, in a fresh process each:
  *   1. write: seeded float32 weights of that shape -> config.json + model.safetensors (streamed);
- *   2. measure: read the checkpoint tensor by tensor, load the onnx runner (weights as external data),
- *      run a T=128 forward and one cached step, and report the RSS at each stage and the peak.
+ *   2. measure: open the checkpoint, load the onnx runner, run a T=128 forward and one cached step, and
+ *      report the RSS at each stage and the peak. The weights are
+ *        --weights file (default)  loadCheckpoint's: read on demand, and by ORT in place from model.safetensors
+ *                                  (--in-place off: read through get() and handed to ORT as external data in memory)
+ *        --weights arrays          read tensor by tensor into Float32Arrays that the caller keeps, as a caller
+ *                                  holding its own weights does: the runner gets them as external data in memory
  * The figure is the measuring process's peak RSS over the float32 weights' size (the goal: at most 2×).
+ * Pages of the checkpoint file that ORT maps count in the RSS (the "file" column after the forwards).
  *
- *   node -r esbuild-register scripts/bench/onnx-memory.ts [--sizes gpt2,gpt2-medium,gpt2-large,gpt2-xl] [--threads N] [--prepack off]
+ *   node -r esbuild-register scripts/bench/onnx-memory.ts [--sizes gpt2,gpt2-medium,gpt2-large,gpt2-xl] [--threads N]
+ *                                                         [--prepack off] [--arena off] [--weights file|arrays] [--in-place off]
  * Run it under the heavy lock (flock /tmp/gpt2-spec-heavy.lock ...): gpt2-xl needs about 13 GB.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +21,8 @@ import { join } from 'node:path';
 import type { Gpt2Weights, Tensor } from '../../runners/contract';
 import { createOnnxRunner } from '../../runners/onnx';
 import { int32 } from '../../runners/tensor';
-import { parseConfig, weightsFromRecord } from '../../runners/weights/checkpoint';
+import { expectedShapes, loadCheckpoint, parseConfig, weightsFromRecord } from '../../runners/weights/checkpoint';
+import { shapeSize } from '../../runners/tensor';
 import { seededGpt2Weights } from '../../runners/weights/seeded';
 import { GPT2_SHAPES, gpt2Config, type Gpt2Size, tempCheckpointDir, writeCheckpoint } from './seeded-checkpoint';
 
@@ -26,11 +33,14 @@ const flag = (name: string) => {
 const mb = (bytes: number) => bytes / 2 ** 20;
 const rssMB = () => mb(process.memoryUsage().rss);
 const peakMB = () => process.resourceUsage().maxRSS / 1024;
+/** The resident pages backed by files (the mapped checkpoint among them) and the anonymous ones (heaps), MiB. */
+function rssParts(): { fileMB: number; anonMB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kB = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { fileMB: kB('RssFile') / 1024, anonMB: kB('RssAnon') / 1024 };
+}
 
-/**
- * The checkpoint's tensors, each read from the file into its own Float32Array: the weights in memory once,
- * as a streaming loader holds them (loadCheckpoint reads the file as one Buffer, which stops at 2 GiB).
- */
+/** The checkpoint's tensors, each read from the file into its own Float32Array that the caller keeps: the weights in memory once. */
 function readTensors(dir: string): Gpt2Weights {
   const config = parseConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
   const fd = openSync(join(dir, 'model.safetensors'), 'r');
@@ -57,18 +67,20 @@ function readTensors(dir: string): Gpt2Weights {
 
 async function measure(dir: string, threads: number | undefined): Promise<void> {
   const stages: Record<string, number> = { start: rssMB() };
-  const weights = readTensors(dir);
+  const weights = flag('weights') === 'arrays' ? readTensors(dir) : loadCheckpoint(dir);
   stages.weightsRead = rssMB();
-  const runner = createOnnxRunner({ precision: 'float32', threads, prepack: flag('prepack') !== 'off' });
+  const runner = createOnnxRunner({ precision: 'float32', threads, prepack: flag('prepack') !== 'off', arena: flag('arena') !== 'off', inPlace: flag('in-place') !== 'off' });
   await runner.load(weights);
   stages.loaded = rssMB();
   const prompt = int32([1, 128], Array.from({ length: 128 }, (_, i) => (i * 7919) % weights.config.vocabSize));
   const { present } = await runner.forward(prompt);
   await runner.forward(int32([1, 1], [42]), present);
   stages.afterForward = rssMB();
+  const parts = rssParts();
+  const inPlace = runner.readsInPlace;
   await runner.dispose();
-  const weightBytes = weights.names().reduce((s, n) => s + weights.get(n).data.byteLength, 0);
-  console.log(JSON.stringify({ weightsMB: mb(weightBytes), stages, peakMB: peakMB(), loadSeconds: runner.lastLoad, modelProtoBytes: runner.lastLoad.bytes }));
+  const weightBytes = [...expectedShapes(weights.config).values()].reduce((s, shape) => s + 4 * shapeSize(shape), 0);
+  console.log(JSON.stringify({ weightsMB: mb(weightBytes), stages, parts, inPlace, peakMB: peakMB(), loadSeconds: runner.lastLoad, modelProtoBytes: runner.lastLoad.bytes }));
 }
 
 function child(args: string[]): string {
@@ -83,17 +95,19 @@ async function main(): Promise<void> {
   if (mode === 'write') return writeCheckpoint(dir!, seededGpt2Weights(gpt2Config(size as Gpt2Size)));
   if (mode === 'measure') return measure(dir!, threads);
   const sizes = (flag('sizes') ?? Object.keys(GPT2_SHAPES).join(',')).split(',') as Gpt2Size[];
-  console.log(`onnx runner, peak RSS on seeded float32 checkpoints (read tensor by tensor; T=128 forward and one cached step); ORT prepacking ${flag('prepack') ?? 'on'}`);
-  console.log(`${'size'.padEnd(13)}${'weights'.padStart(10)}${'file'.padStart(10)}${'read'.padStart(10)}${'loaded'.padStart(10)}${'forward'.padStart(10)}${'peak'.padStart(10)}${'peak/weights'.padStart(14)}`);
+  const how = flag('weights') === 'arrays' ? 'weights read into arrays the caller keeps' : `loadCheckpoint's weights, ${flag('in-place') === 'off' ? 'copied to ORT' : 'read by ORT in place'}`;
+  console.log(`onnx runner, peak RSS on seeded float32 checkpoints (${how}; T=128 forward and one cached step); ORT prepacking ${flag('prepack') ?? 'on'}, arena ${flag('arena') ?? 'on'}`);
+  console.log(`${'size'.padEnd(13)}${'weights'.padStart(10)}${'file'.padStart(10)}${'read'.padStart(10)}${'loaded'.padStart(10)}${'forward'.padStart(10)}${'(mapped'.padStart(10)}${'heap)'.padStart(10)}${'peak'.padStart(10)}${'peak/weights'.padStart(14)}  in place`);
   for (const size of sizes) {
     if (!(size in GPT2_SHAPES)) throw new Error(`--sizes: unknown size '${size}' (known: ${Object.keys(GPT2_SHAPES).join(', ')})`);
     const checkpoint = tempCheckpointDir(size);
     try {
       child(['write', checkpoint.dir, size]);
       const fileMB = mb(statSync(join(checkpoint.dir, 'model.safetensors')).size);
-      const r = JSON.parse(child(['measure', checkpoint.dir, ...(threads ? ['--threads', String(threads)] : []), ...(flag('prepack') ? ['--prepack', flag('prepack')!] : [])])) as { weightsMB: number; stages: Record<string, number>; peakMB: number };
+      const passed = ['threads', 'prepack', 'arena', 'weights', 'in-place'].flatMap((k) => (flag(k) === undefined ? [] : [`--${k}`, flag(k)!]));
+      const r = JSON.parse(child(['measure', checkpoint.dir, ...passed])) as { weightsMB: number; stages: Record<string, number>; parts: { fileMB: number; anonMB: number }; inPlace: boolean; peakMB: number };
       const f = (v: number) => `${v.toFixed(0)} MB`.padStart(10);
-      console.log(`${size.padEnd(13)}${f(r.weightsMB)}${f(fileMB)}${f(r.stages.weightsRead!)}${f(r.stages.loaded!)}${f(r.stages.afterForward!)}${f(r.peakMB)}${`${(r.peakMB / r.weightsMB).toFixed(2)}×`.padStart(14)}`);
+      console.log(`${size.padEnd(13)}${f(r.weightsMB)}${f(fileMB)}${f(r.stages.weightsRead!)}${f(r.stages.loaded!)}${f(r.stages.afterForward!)}${f(r.parts.fileMB)}${f(r.parts.anonMB)}${f(r.peakMB)}${`${(r.peakMB / r.weightsMB).toFixed(2)}×`.padStart(14)}  ${r.inPlace ? 'yes' : 'no'}`);
     } finally {
       checkpoint.remove();
     }
