@@ -7,19 +7,12 @@
  * the same globals on it. What is lost is the Proxy's record of globals a test file sets after set-up, kept to
  * delete them at teardown; each file's context is dropped after it all the same.
  */
-import { dirname } from 'node:path';
 import vm from 'node:vm';
 import type NodeEnvironmentType from 'jest-environment-node';
 
-/** jest's node environment, found the way jest finds it (jest → jest-cli → jest-config), wherever npm put it. */
-function jestNodeEnvironment(): typeof NodeEnvironmentType {
-  const from = (name: string, dir: string) => require.resolve(name, { paths: [dir] });
-  const jestCli = from('jest-cli', dirname(require.resolve('jest')));
-  const jestConfig = from('jest-config', dirname(jestCli));
-  return (require(from('jest-environment-node', dirname(jestConfig))) as { default: typeof NodeEnvironmentType }).default;
-}
-
-const NodeEnvironment = jestNodeEnvironment();
+// Plain JavaScript, shared with the sequencer, which jest loads untransformed.
+const { jestPart } = require('./jest-parts') as { jestPart: (name: string) => unknown };
+const NodeEnvironment = (jestPart('jest-environment-node') as { default: typeof NodeEnvironmentType }).default;
 type Args = ConstructorParameters<typeof NodeEnvironmentType>;
 // Undefined on a Node 20 older than 20.18: jest's own context then, slower, the same results.
 const PLAIN: typeof vm.constants.DONT_CONTEXTIFY | undefined = vm.constants?.DONT_CONTEXTIFY;
