@@ -218,6 +218,8 @@ describe('The runner protocol: the implementation under test runs in a process o
       const r = cli([...args, '--memory-limit', '400', '--json', json], { timeoutMs: 240_000 });
       expect(r.code).toBe(1);
       const report = JSON.parse(readFileSync(json, 'utf8')) as { runners: { name: string; status: string }[]; results: { runner: string; component: string; status: string }[] };
+      // In the order they were given, though their processes were probed side by side ('prints' puts a fake PASS in its name).
+      expect(report.runners.map((x) => x.name.split('\n')[0])).toEqual(names);
       expect(report.runners.map((x) => x.status)).toEqual(names.map(() => 'fail'));
       const failedRows = (runner: string) => new Set(report.results.filter((x) => x.runner === runner && x.status !== 'pass').map((x) => x.component));
       for (const runner of report.runners.slice(0, 6)) expect([runner.name, failedRows(runner.name).has('mlp.output')]).toEqual([runner.name, true]);
