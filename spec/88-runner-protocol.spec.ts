@@ -17,6 +17,7 @@ import { runnerSource } from '../runners/registry';
 import { float32, float64, ids, int32 } from '../runners/tensor';
 import { TimeLimitError } from '../runners/time-limit';
 import { weightsFromRecord } from '../runners/weights/checkpoint';
+import { bundled } from './support/bundle';
 import { cli } from './support/cli';
 import { loadModel } from './support/fixtures';
 import { outsideProject } from './support/outside-project';
@@ -183,14 +184,14 @@ describe('The runner protocol: the implementation under test runs in a process o
       const runFolder = tempDir('gpt2-spec-signal-');
       const pidFile = join(runFolder, 'pid');
       const script = [
-        `const { runnerSource } = require('./runners/registry');`,
+        `const { runnerSource } = require(${JSON.stringify(bundled('runners/registry.ts'))});`,
         `runnerSource(${JSON.stringify(hostile('loop-in-mlp'))}).create().then((r) => {`,
         `  require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(r.pid));`,
         `  setInterval(() => undefined, 1000);`,
         `});`,
       ].join('\n');
       const env = { ...process.env, GPT2_SPEC_TMP: runFolder };
-      const harness = spawn(process.execPath, ['-r', 'esbuild-register', '-e', script], { cwd: packageRoot(), stdio: 'ignore', env });
+      const harness = spawn(process.execPath, ['-e', script], { cwd: packageRoot(), stdio: 'ignore', env });
       await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '');
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(alive(pid)).toBe(true);

@@ -20,6 +20,7 @@ import { ReferenceRunner } from '../runners/reference/runner';
 import { float32, float64, ids } from '../runners/tensor';
 import { loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
 import { seededGpt2Weights } from '../runners/weights/seeded';
+import { bundled } from './support/bundle';
 import { loadModel } from './support/fixtures';
 import { tempDir } from './support/temp';
 
@@ -437,7 +438,7 @@ describe('ONNX Runtime errors', () => {
 });
 
 describe('The export command', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', 'esbuild-register', 'scripts/export-onnx.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bundled('scripts/export-onnx.ts'), ...args], { cwd: REPO, encoding: 'utf8' });
 
   it('prints its usage with --help, and exits 2 with a clear message on bad usage', () => {
     const help = cli('--help');
