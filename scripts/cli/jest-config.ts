@@ -12,7 +12,7 @@ export function jestConfig(rootDir: string): Config {
     reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
     // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.
     maxWorkers: 2,
-    // The slowest suites first on a run without jest's cache of their times (see the file).
+    // The end-to-end suites first, slowest first, whatever jest's cache of suite times says (see the file).
     testSequencer: '<rootDir>/spec/support/sequencer.js',
   };
 }
