@@ -73,7 +73,8 @@ export async function probeRunners(): Promise<RunnerState[]> {
     states[i] = await probeRunner(id, explicit, models);
   };
   await inTurn(at(true), 1, probeInto);
-  await inTurn(at(false), PROCESSES_AT_ONCE, probeInto);
+  // GPT2_SPEC_IN_PROCESS=1 (for a debugger) loads adapters into this process too: one after another then.
+  await inTurn(at(false), process.env.GPT2_SPEC_IN_PROCESS === '1' ? 1 : PROCESSES_AT_ONCE, probeInto);
   return states;
 }
 
