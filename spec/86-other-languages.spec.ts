@@ -15,7 +15,8 @@ const root = packageRoot();
 const numpyGpt2 = `cmd:python3 ${join(root, 'examples/python/numpy_gpt2.py')}`;
 const venvPython = join(root, '.venv/bin/python');
 const hasCc = spawnSync('cc', ['--version']).status === 0;
-const hasTorch = existsSync(venvPython) && spawnSync(venvPython, ['-c', 'import torch, transformers'], { timeout: 60_000 }).status === 0;
+// Installed, by their package metadata: importing torch alone takes seconds. A broken install then fails the case, loudly.
+const hasTorch = existsSync(venvPython) && spawnSync(venvPython, ['-c', "from importlib.metadata import version; version('torch'); version('transformers')"], { timeout: 60_000 }).status === 0;
 
 interface ReportRow {
   runner: string;

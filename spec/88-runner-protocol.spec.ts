@@ -17,6 +17,7 @@ import { runnerSource } from '../runners/registry';
 import { float32, float64, ids, int32 } from '../runners/tensor';
 import { TimeLimitError } from '../runners/time-limit';
 import { weightsFromRecord } from '../runners/weights/checkpoint';
+import { bundled } from './support/bundle';
 import { cli } from './support/cli';
 import { loadModel } from './support/fixtures';
 import { outsideProject } from './support/outside-project';
@@ -183,14 +184,14 @@ describe('The runner protocol: the implementation under test runs in a process o
       const runFolder = tempDir('gpt2-spec-signal-');
       const pidFile = join(runFolder, 'pid');
       const script = [
-        `const { runnerSource } = require('./runners/registry');`,
+        `const { runnerSource } = require(${JSON.stringify(bundled('runners/registry.ts'))});`,
         `runnerSource(${JSON.stringify(hostile('loop-in-mlp'))}).create().then((r) => {`,
         `  require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(r.pid));`,
         `  setInterval(() => undefined, 1000);`,
         `});`,
       ].join('\n');
       const env = { ...process.env, GPT2_SPEC_TMP: runFolder };
-      const harness = spawn(process.execPath, ['-r', 'esbuild-register', '-e', script], { cwd: packageRoot(), stdio: 'ignore', env });
+      const harness = spawn(process.execPath, ['-e', script], { cwd: packageRoot(), stdio: 'ignore', env });
       await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '');
       const pid = Number(readFileSync(pidFile, 'utf8'));
       expect(alive(pid)).toBe(true);
@@ -218,6 +219,8 @@ describe('The runner protocol: the implementation under test runs in a process o
       const r = cli([...args, '--memory-limit', '400', '--json', json], { timeoutMs: 240_000 });
       expect(r.code).toBe(1);
       const report = JSON.parse(readFileSync(json, 'utf8')) as { runners: { name: string; status: string }[]; results: { runner: string; component: string; status: string }[] };
+      // In the order they were given, though their processes were probed side by side ('prints' puts a fake PASS in its name).
+      expect(report.runners.map((x) => x.name.split('\n')[0])).toEqual(names);
       expect(report.runners.map((x) => x.status)).toEqual(names.map(() => 'fail'));
       const failedRows = (runner: string) => new Set(report.results.filter((x) => x.runner === runner && x.status !== 'pass').map((x) => x.component));
       for (const runner of report.runners.slice(0, 6)) expect([runner.name, failedRows(runner.name).has('mlp.output')]).toEqual([runner.name, true]);

@@ -4,13 +4,11 @@
  * subset), and the tokenizers take text of any shape in linear time, with bounded stack.
  */
 import { describe, expect, it, jest } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode as libraryEncode } from 'gpt-tokenizer/cjs/encoding/r50k_base';
 import { TokenizerError } from '../runners/errors';
 import { GptTokenizerAdapter } from '../runners/gpt-tokenizer';
-import { packageRoot } from '../runners/paths';
 import { loadReferenceTokenizer } from '../runners/reference/tokenizer';
 import { splitIntoPreTokens, splitWithPattern } from '../runners/reference/tokenizer-pretokenize';
 import { chunksOf, MAX_CHUNK } from '../runners/tokenizer-chunks';
@@ -18,6 +16,7 @@ import { seededRandom } from '../runners/weights/seeded';
 import { checkWritable, UsageError } from '../scripts/cli/args';
 import { main } from '../scripts/cli/main';
 import { decodeInput } from '../scripts/cli/tokenize';
+import { cli } from './support/cli';
 import { fuzzCases } from './support/fuzz/cases';
 import { formatSummary, runFuzz } from './support/fuzz/run';
 import { tempDir } from './support/temp';
@@ -115,10 +114,9 @@ describe('Every command-line input gets one line and exit 2', () => {
   it('a fixture manifest that is not an object', () => {
     const dir = tempDir('gpt2-spec-manifest-');
     writeFileSync(join(dir, 'manifest.json'), 'null');
-    const env = { ...process.env, GPT2_SPEC_CLI_MAIN: '1', GPT2_SPEC_FIXTURES: dir };
-    const cli = join(packageRoot(), 'scripts/cli/main.ts');
-    const r = spawnSync(process.execPath, ['-r', 'esbuild-register', cli, 'generate', '--model', 'x', '--ids', '[1]'], { env, encoding: 'utf8' });
-    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/^gpt2-spec generate: .*manifest is not a JSON object\n$/) });
+    // A command of its own: the manifest is read once per process.
+    const r = cli(['generate', '--model', 'x', '--ids', '[1]'], { env: { GPT2_SPEC_FIXTURES: dir } });
+    expect({ status: r.code, stderr: r.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/^gpt2-spec generate: .*manifest is not a JSON object\n$/) });
   });
 
   it('a checkpoint whose config.json is broken across lines', async () => {

@@ -24,6 +24,7 @@ import { writeSafetensors } from '../runners/weights/safetensors';
 import { writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
 import { storedTensor } from '../runners/weights/stored';
 import { seededGpt2Weights } from '../runners/weights/seeded';
+import { bundled } from './support/bundle';
 import { loadModel } from './support/fixtures';
 import { tempDir } from './support/temp';
 
@@ -441,7 +442,7 @@ describe('ONNX Runtime errors', () => {
 });
 
 describe('The export command', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', 'esbuild-register', 'scripts/export-onnx.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bundled('scripts/export-onnx.ts'), ...args], { cwd: REPO, encoding: 'utf8' });
 
   it('prints its usage with --help, and exits 2 with a clear message on bad usage', () => {
     const help = cli('--help');

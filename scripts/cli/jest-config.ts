@@ -13,6 +13,8 @@ export function jestConfig(rootDir: string): Config {
     reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
     // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.
     maxWorkers: 2,
+    // The end-to-end suites first, slowest first, whatever jest's cache of suite times says (see the file).
+    testSequencer: '<rootDir>/spec/support/sequencer.js',
   };
 }
 
@@ -20,7 +22,8 @@ export function jestConfig(rootDir: string): Config {
 export function jestProjectConfig(rootDir: string): Config {
   return {
     rootDir,
-    testEnvironment: 'node',
+    // jest's node environment on a plain vm context: the runners' loops run at Node's speed (see the file).
+    testEnvironment: '<rootDir>/spec/support/environment.ts',
     roots: ['<rootDir>/spec'],
     testMatch: ['**/*.spec.ts'],
     transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },

@@ -1,7 +1,10 @@
-/** Runs the gpt2-spec command from the TypeScript sources, as a run of its own, and returns what it said. */
+/**
+ * Runs the gpt2-spec command as a run of its own, and returns what it said: the command bundled from the
+ * TypeScript sources (bundle.ts), as `npm run build` bundles dist/cli.js, so no build is needed first.
+ */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { packageRoot } from '../../runners/paths';
+import { bundled } from './bundle';
 
 export interface CliResult {
   code: number | null;
@@ -15,9 +18,9 @@ export function cli(args: string[], opts: { input?: string; cwd?: string; env?: 
   // The child is a run of its own: it must not write into this run's records or read its probe.
   delete env.GPT2_SPEC_RECORD;
   delete env.GPT2_SPEC_STATE;
-  const main = join(packageRoot(), 'scripts/cli/main.ts');
+  const main = bundled('scripts/cli/main.ts');
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['-r', 'esbuild-register', main, ...args], {
+  const r = spawnSync(process.execPath, [main, ...args], {
     cwd: opts.cwd ?? packageRoot(),
     env,
     input: opts.input,

@@ -5,9 +5,10 @@
  * exposed becomes a skipped test whose title says why, never a silent pass.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Gpt2Runner } from '../../runners/contract';
 import { NotExposedError } from '../../runners/errors';
-import { runnerSource, selectedRunnerIds } from '../../runners/registry';
+import { builtinRunners, runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { float64, ids } from '../../runners/tensor';
 import { START_LIMIT_MS } from '../../runners/protocol/process-runner';
 import { componentTimeLimitMs, timeLimited, withTimeLimit } from '../../runners/time-limit';
@@ -57,45 +58,68 @@ async function probeCapabilities(r: Gpt2Runner, width: number): Promise<Capabili
   return missing;
 }
 
+/** How many runner processes are probed at once: one a core (two at least, as each waits for its process to start), four at most. */
+const PROCESSES_AT_ONCE = Math.max(2, Math.min(4, availableParallelism()));
+
 export async function probeRunners(): Promise<RunnerState[]> {
   const { ids: selected, explicit } = selectedRunnerIds();
   const models = modelNames().sort((a, b) => loadModel(a).config.vocabSize - loadModel(b).config.vocabSize);
-  const states: RunnerState[] = [];
-  for (const id of selected) {
-    const state: RunnerState = { id, explicit, status: 'available', notExposed: [], unsupportedModels: {} };
-    let probed = false;
-    try {
-      // A short limit for the calls: the probe only makes tiny ones, and a hanging adapter should not stall the run.
-      // Creating gets the start-up limit: a runner process may take a while to start (a Python importing torch).
-      const limit = Math.min(componentTimeLimitMs(), 10_000);
-      const created = withTimeLimit(Promise.resolve(runnerSource(id).create()), Math.max(componentTimeLimitMs(), START_LIMIT_MS + 5000), `creating ${id}`);
-      // One instance for every model: a runner in another process starts once.
-      const runner = timeLimited(await created, limit);
-      state.name = runner.name;
-      try {
-        for (const model of models) {
-          try {
-            await runner.load(loadModel(model));
-            state.backend = runner.backend;
-            if (!probed) state.notExposed = await probeCapabilities(runner, loadModel(model).config.nEmbd);
-            probed = true;
-          } catch (e) {
-            if (!isNotExposed(e)) throw e;
-            state.unsupportedModels[model] = (e as Error).message;
-          }
-        }
-      } finally {
-        await runner.dispose().catch(() => undefined);
-      }
-      if (!probed) throw new Error(`runs none of the fixture models (${Object.values(state.unsupportedModels).join('; ')})`);
-    } catch (e) {
-      state.status = 'unavailable';
-      state.reason = ((e as Error)?.message ?? String(e)).split('\n')[0];
-      state.reasonName = (e as Error)?.name;
-    }
-    states.push(state);
-  }
+  // The built-in runners share this process (the tfjs backends, one ONNX Runtime), so they are probed one after another,
+  // first: their computing would hold up the answers of runner processes past their time limits. Then the runners in
+  // processes of their own, a few at a time. The states keep the selection's order.
+  const states: RunnerState[] = new Array(selected.length);
+  const at = (builtin: boolean) => selected.map((id, i) => ({ id, i })).filter(({ id }) => Object.hasOwn(builtinRunners, id) === builtin);
+  const probeInto = async ({ id, i }: { id: string; i: number }) => {
+    states[i] = await probeRunner(id, explicit, models);
+  };
+  await inTurn(at(true), 1, probeInto);
+  // GPT2_SPEC_IN_PROCESS=1 (for a debugger) loads adapters into this process too: one after another then.
+  await inTurn(at(false), process.env.GPT2_SPEC_IN_PROCESS === '1' ? 1 : PROCESSES_AT_ONCE, probeInto);
   return states;
+}
+
+/** `fn` over `items`, at most `width` at a time. */
+async function inTurn<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
+async function probeRunner(id: string, explicit: boolean, models: string[]): Promise<RunnerState> {
+  const state: RunnerState = { id, explicit, status: 'available', notExposed: [], unsupportedModels: {} };
+  let probed = false;
+  try {
+    // A short limit for the calls: the probe only makes tiny ones, and a hanging adapter should not stall the run.
+    // Creating gets the start-up limit: a runner process may take a while to start (a Python importing torch).
+    const limit = Math.min(componentTimeLimitMs(), 10_000);
+    const created = withTimeLimit(Promise.resolve(runnerSource(id).create()), Math.max(componentTimeLimitMs(), START_LIMIT_MS + 5000), `creating ${id}`);
+    // One instance for every model: a runner in another process starts once.
+    const runner = timeLimited(await created, limit);
+    state.name = runner.name;
+    try {
+      for (const model of models) {
+        try {
+          await runner.load(loadModel(model));
+          state.backend = runner.backend;
+          if (!probed) state.notExposed = await probeCapabilities(runner, loadModel(model).config.nEmbd);
+          probed = true;
+        } catch (e) {
+          if (!isNotExposed(e)) throw e;
+          state.unsupportedModels[model] = (e as Error).message;
+        }
+      }
+    } finally {
+      await runner.dispose().catch(() => undefined);
+    }
+    if (!probed) throw new Error(`runs none of the fixture models (${Object.values(state.unsupportedModels).join('; ')})`);
+  } catch (e) {
+    state.status = 'unavailable';
+    state.reason = ((e as Error)?.message ?? String(e)).split('\n')[0];
+    state.reasonName = (e as Error)?.name;
+  }
+  return state;
 }
 
 export const STATE_ENV = 'GPT2_SPEC_STATE';
