@@ -29,7 +29,8 @@ export function runJest(files: string[], env: Record<string, string>, testNamePa
     cwd: root,
     env: childEnv,
     encoding: 'utf8',
-    timeout: 120_000,
+    // Under the callers' own limit (spec/90's beforeAll allows 180 s), so that a slow machine gets this message, not a jest timeout.
+    timeout: 170_000,
   });
   if (!existsSync(out)) throw new Error(`the child jest run wrote no results (exit ${child.status}, signal ${child.signal}):\n${child.stderr}`);
   const json = JSON.parse(readFileSync(out, 'utf8')) as { testResults: { name: string; assertionResults: JestAssertion[] }[] };
