@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
-import { COMMAND_PREFIX } from '../../runners/protocol/commands';
+import { BROWSER_PREFIX, COMMAND_PREFIX } from '../../runners/protocol/commands';
 import { builtinRunners, looksLikePath, runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { builtinTokenizers, loadTokenizer, tokenizerSource } from '../../runners/tokenizers';
 import { probeRunners, STATE_ENV, writeRunnerStates } from '../../spec/support/probe';
@@ -15,6 +15,7 @@ import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
 import { selectOnly } from './only';
 import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec } from './args';
+import { BROWSER_FLAGS, browserRunners, withBrowserDefault } from './browser';
 import { jestConfig, jestProjectConfig } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
@@ -27,6 +28,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'html', type: 'string', value: 'FILE', help: 'write a self-contained HTML report' },
   { name: 'timeout', type: 'number', value: 'SECONDS', help: 'the time limit for one runner call (default 30)' },
   { name: 'memory-limit', type: 'number', value: 'MIB', help: 'the resident memory limit of a runner process (default 4096)' },
+  ...BROWSER_FLAGS,
 ];
 
 export const checkHelp = () =>
@@ -45,9 +47,9 @@ function specPatterns(explicitRunners: boolean, explicitTokenizers: boolean): st
 }
 
 export async function check(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec check');
+  const { flags, positional } = parseArgs(withBrowserDefault(argv), FLAGS, 'gpt2-spec check');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (runners are given with --runner)`);
-  const runners = list(flags, 'runner').map(absoluteIfPath);
+  const runners = browserRunners(flags, list(flags, 'runner').map(absoluteIfPath));
   const tokenizers = list(flags, 'tokenizer').map(absoluteIfPath);
   // Unknown names and missing adapter files are refused now (an AdapterError: exit 2), before jest starts.
   runners.forEach(runnerSource);
@@ -169,5 +171,6 @@ function absoluteIfPath(nameOrPath: string): string {
   const builtin = Object.hasOwn(builtinRunners, nameOrPath) || Object.hasOwn(builtinTokenizers, nameOrPath);
   // A command line stays as it is: its words are the command's, relative to where check was started.
   if (builtin || nameOrPath.startsWith(COMMAND_PREFIX)) return nameOrPath;
+  if (nameOrPath.startsWith(BROWSER_PREFIX)) return BROWSER_PREFIX + resolve(nameOrPath.slice(BROWSER_PREFIX.length));
   return looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
 }
