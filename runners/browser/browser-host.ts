@@ -95,9 +95,14 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sign
 
 const during = () => (inFlight ? ` during ${inFlight.method}()` : '');
 
+/** Chromium's own log lines that are noise on a machine without a desktop bus. */
+const NOISE = /dbus|DevTools listening|^\s*$/i;
+
 function fail(message: string, code: number): never {
+  // Chromium's last words first, so that the host's own line is the last of the stderr the harness shows.
+  const tail = chromiumTail.filter((l) => !NOISE.test(l));
+  if (tail.length) log(`Chromium's last lines:\n${tail.join('\n')}`);
   log(`gpt2-spec browser host: ${message}${during()}`);
-  if (chromiumTail.length) log(`Chromium's last lines:\n${chromiumTail.join('\n')}`);
   process.exit(code);
 }
 
