@@ -9,6 +9,7 @@ import { BROWSER_PREFIX, COMMAND_PREFIX, RUNNER_FILE_SUFFIX, runnerCommand } fro
 import { ProcessRunner } from './protocol/process-runner';
 import { startProcessTokenizer } from './protocol/process-tokenizer';
 import { ReferenceRunner } from './reference/runner';
+import { browserRunners } from './browser/builtins';
 
 export { AdapterError, loadAdapter, type AdapterModule, type RunnerFactory } from './adapter-module';
 
@@ -58,6 +59,7 @@ export const builtinRunners: Record<string, BuiltinRunner> = {
     description: "TensorFlow.js on its pure-JavaScript cpu backend",
     create: async () => (require('./tfjs') as typeof import('./tfjs')).createTfjsRunner({ backend: 'cpu' }),
   },
+  ...browserRunners,
 };
 
 

@@ -168,17 +168,21 @@ function packageFile(rest: string): string | undefined {
   const name = parts.slice(0, nameParts).join('/');
   const file = parts.slice(nameParts).join('/');
   for (const from of [dirname(adapterPath), packageRoot()]) {
-    let manifest: string;
-    try {
-      manifest = require.resolve(`${name}/package.json`, { paths: [from] });
-    } catch {
-      continue;
-    }
-    const root = dirname(manifest);
+    const root = packageDir(name, from);
+    if (!root) continue;
     const path = resolve(root, file);
     if (path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile()) return path;
   }
   return undefined;
+}
+
+/** A package's folder as Node would find it from `from`: node_modules/NAME in `from` or a folder above (not every package exports its package.json). */
+function packageDir(name: string, from: string): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', name);
+    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
 }
 
 function onAsk(res: ServerResponse, body: Buffer): void {
@@ -263,7 +267,8 @@ async function bundle(browser: string): Promise<string> {
       platform: 'browser',
       target: 'chrome120',
       nodePaths: [join(packageRoot(), 'node_modules')],
-      define: { 'process.env.NODE_ENV': '"production"' },
+      // A page has no environment: code shared with Node reads an empty one.
+      define: { 'process.env.NODE_ENV': '"production"', 'process.env': '{}' },
       logLevel: 'silent',
     });
     return out.outputFiles[0]!.text;
