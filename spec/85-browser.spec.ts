@@ -22,8 +22,11 @@ import { ProcessRunner } from '../runners/protocol/process-runner';
 import { ReferenceRunner } from '../runners/reference/runner';
 import { float32, float64, ids, int32 } from '../runners/tensor';
 import { TimeLimitError } from '../runners/time-limit';
+import { runnerSource } from '../runners/registry';
 import { cli } from './support/cli';
-import { loadModel } from './support/fixtures';
+import { compareTensors, describeComparison } from './support/compare';
+import { loadModel, tolerance } from './support/fixtures';
+import { forwardCases } from './support/goldens';
 import { tempDir } from './support/temp';
 
 const here = (path: string) => join(packageRoot(), path);
@@ -71,6 +74,15 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       const short = frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength - 8) as ArrayBuffer;
       expect(() => decodePageFrame(short)).toThrow(/the prelude announces \d+ bytes, the frame has \d+/);
     });
+  });
+
+  it('refuses --browser for what is not an adapter module, and a browser it does not know, before anything starts', () => {
+    const r = cli(['check', '--browser', 'firefox', '--runner', REFERENCE]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--browser firefox: the browsers are chromium/);
+    const c = cli(['check', '--browser', '--runner', 'cmd:python3 runner.py']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/--browser runs adapter modules \(\.ts, \.js, \.mjs\); cmd:python3 runner\.py is not one/);
   });
 
   it('makes a browser runner unavailable where there is no Chromium, with the install hint', async () => {
@@ -165,14 +177,38 @@ describe('Runners in a browser page: the same protocol, with the page as the run
     }, 90_000);
   });
 
+  withBrowser('the built-in browser runners: tfjs on WebGL and the onnx graphs on onnxruntime-web', () => {
+    it.each([
+      ['browser-tfjs-webgl', /^tfjs 4\.22\.0 webgl \(WebGL 2, float32 textures, .+\) in Chromium \d/],
+      ['browser-onnx-wasm', /^onnxruntime-web 1\.30\.0 wasm float32 \(1 wasm thread\) in Chromium \d/],
+    ])('%s reports what ran, and its forward is within the float32 tolerance of the golden logits', async (name, backend) => {
+      const c = forwardCases().find((k) => k.id === 'gpt2-mini/random-8')!;
+      const runner = await runnerSource(name).create();
+      try {
+        expect(runner.backend).toMatch(backend);
+        await runner.load(loadModel(c.info.model));
+        const { logits } = await runner.forward(c.get('input_ids'));
+        const tol = tolerance('forward.logits', 'float32');
+        const comparison = compareTensors(logits, c.get('logits'), tol);
+        expect(describeComparison('logits', comparison, tol)).toMatch(/^logits: within tolerance/);
+        expect(comparison.pass).toBe(true);
+      } finally {
+        await runner.dispose();
+      }
+    }, 120_000);
+  });
+
   withBrowser('gpt2-spec check --browser --runner ADAPTER', () => {
     it('passes a correct ES-module adapter in the page, naming the browser in the backend', () => {
       const out = join(tempDir('gpt2-spec-browser-'), 'report.json');
-      const r = cli(['check', '--browser', '--runner', REFERENCE, '--only', 'gpt2-mini/random-8', '--json', out], { timeoutMs: 300_000 });
+      const html = join(tempDir('gpt2-spec-browser-'), 'report.html');
+      const r = cli(['check', '--browser', '--runner', REFERENCE, '--only', 'gpt2-mini/random-8', '--json', out, '--html', html], { timeoutMs: 300_000 });
       expect(r.stdout).toMatch(/Verdict: PASS/);
       expect(r.code).toBe(0);
       const report = JSON.parse(readFileSync(out, 'utf8'));
-      expect(report.runners[0].backend).toMatch(/in Chromium \d+/);
+      expect(report.runners[0].backend).toMatch(/^float64 typescript in Chromium \d+\.\d+/);
+      // The HTML report's runners table names the browser, its version and the backend.
+      expect(readFileSync(html, 'utf8')).toMatch(/<td>float64 typescript in Chromium \d+\.\d+\.\d+\.\d+<\/td>/);
     }, 300_000);
 
     it('fails a planted bug at its row: layer_norm passes, mlp.output fails in layer 1', () => {
