@@ -108,28 +108,43 @@ function fail(message: string, code: number): never {
 
 // ---- the harness's side: raw frames from stdin, relayed as they came ----
 
-let pending: Buffer = Buffer.alloc(0);
+// Chunks are kept as they come and joined once a whole frame is there: joining at every 64 KiB chunk
+// would copy a 500 MB load request thousands of times.
+let chunks: Buffer[] = [];
+let buffered = 0;
+let need: number | undefined;
+const joined = (): Buffer => {
+  if (chunks.length > 1) chunks = [Buffer.concat(chunks)];
+  return chunks[0] ?? Buffer.alloc(0);
+};
 process.stdin.on('data', (chunk: Buffer) => {
-  pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+  chunks.push(chunk);
+  buffered += chunk.length;
   for (;;) {
-    if (pending.length < PRELUDE_BYTES) return;
-    let lengths: { headerBytes: number; payloadBytes: number };
-    try {
-      lengths = readPrelude(pending.subarray(0, PRELUDE_BYTES));
-    } catch (e) {
-      fail(`the harness sent something that is not a frame: ${(e as Error).message}`, 2);
+    if (need === undefined) {
+      if (buffered < PRELUDE_BYTES) return;
+      try {
+        const { headerBytes, payloadBytes } = readPrelude(joined().subarray(0, PRELUDE_BYTES));
+        need = PRELUDE_BYTES + headerBytes + payloadBytes;
+      } catch (e) {
+        fail(`the harness sent something that is not a frame: ${(e as Error).message}`, 2);
+      }
     }
-    const total = PRELUDE_BYTES + lengths.headerBytes + lengths.payloadBytes;
-    if (pending.length < total) return;
-    const frame = pending.subarray(0, total);
-    pending = pending.subarray(total);
+    if (buffered < need) return;
+    const all = joined();
+    const frame = all.subarray(0, need);
+    const rest = all.subarray(need);
+    chunks = rest.length ? [Buffer.from(rest)] : [];
+    buffered = rest.length;
+    need = undefined;
+    const headerBytes = frame.readUInt32LE(4);
     let header: { id?: unknown; method?: unknown } = {};
     try {
-      header = JSON.parse(frame.subarray(PRELUDE_BYTES, PRELUDE_BYTES + lengths.headerBytes).toString('utf8'));
+      header = JSON.parse(frame.subarray(PRELUDE_BYTES, PRELUDE_BYTES + headerBytes).toString('utf8'));
     } catch {
       // the page answers a broken header with a ProtocolError, as any runner does
     }
-    queue.push({ frame: Buffer.from(frame), id: header.id ?? null, method: String(header.method) });
+    queue.push({ frame, id: header.id ?? null, method: String(header.method) });
     pump();
   }
 });
