@@ -211,6 +211,16 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(readFileSync(html, 'utf8')).toMatch(/<td>float64 typescript in Chromium \d+\.\d+\.\d+\.\d+<\/td>/);
     }, 300_000);
 
+    it('generate --browser continues a prompt in the page with the tokens the same runner gives in Node', () => {
+      const args = ['generate', '--model', 'gpt2-tiny', '--ids', '[464, 3797]', '--max-new-tokens', '5'];
+      const inPage = cli([...args, '--browser', '--runner', REFERENCE], { timeoutMs: 120_000 });
+      const inNode = cli([...args, '--runner', 'reference'], { timeoutMs: 120_000 });
+      expect(inPage.code).toBe(0);
+      expect(inNode.code).toBe(0);
+      expect(inPage.stdout.trim()).not.toBe('');
+      expect(inPage.stdout).toBe(inNode.stdout);
+    }, 240_000);
+
     it('fails a planted bug at its row: layer_norm passes, mlp.output fails in layer 1', () => {
       const out = join(tempDir('gpt2-spec-browser-'), 'report.json');
       const r = cli(['check', '--browser', '--runner', PLANTED_BUG, '--only', 'layer_norm|mlp.output', '--json', out], { timeoutMs: 300_000 });
