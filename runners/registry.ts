@@ -5,10 +5,11 @@
  */
 import { AdapterError, loadAdapter, type RunnerFactory } from './adapter-module';
 import type { Gpt2Runner } from './contract';
-import { COMMAND_PREFIX, RUNNER_FILE_SUFFIX, runnerCommand } from './protocol/commands';
+import { BROWSER_PREFIX, COMMAND_PREFIX, RUNNER_FILE_SUFFIX, runnerCommand } from './protocol/commands';
 import { ProcessRunner } from './protocol/process-runner';
 import { startProcessTokenizer } from './protocol/process-tokenizer';
 import { ReferenceRunner } from './reference/runner';
+import { browserRunners } from './browser/builtins';
 
 export { AdapterError, loadAdapter, type AdapterModule, type RunnerFactory } from './adapter-module';
 
@@ -58,11 +59,12 @@ export const builtinRunners: Record<string, BuiltinRunner> = {
     description: "TensorFlow.js on its pure-JavaScript cpu backend",
     create: async () => (require('./tfjs') as typeof import('./tfjs')).createTfjsRunner({ backend: 'cpu' }),
   },
+  ...browserRunners,
 };
 
 
-/** A selection entry naming a file or a command rather than a built-in: it has a slash or a dot, or starts with cmd:. */
-export const looksLikePath = (nameOrPath: string): boolean => nameOrPath.startsWith(COMMAND_PREFIX) || /[\\/.]/.test(nameOrPath);
+/** A selection entry naming a file or a command rather than a built-in: it has a slash or a dot, or starts with cmd: or browser:. */
+export const looksLikePath = (nameOrPath: string): boolean => nameOrPath.startsWith(COMMAND_PREFIX) || nameOrPath.startsWith(BROWSER_PREFIX) || /[\\/.]/.test(nameOrPath);
 
 /** A selection entry: a built-in name, or a runner in a process of its own. */
 export interface Source<T> {
@@ -74,7 +76,8 @@ export interface Source<T> {
 export type RunnerSource = Source<Gpt2Runner>;
 
 /** GPT2_SPEC_IN_PROCESS=1 loads JavaScript adapters into the harness itself: for a debugger, never for a verdict. */
-const inProcess = (entry: string) => process.env.GPT2_SPEC_IN_PROCESS === '1' && !entry.startsWith(COMMAND_PREFIX) && !entry.endsWith(RUNNER_FILE_SUFFIX);
+const inProcess = (entry: string) =>
+  process.env.GPT2_SPEC_IN_PROCESS === '1' && !entry.startsWith(COMMAND_PREFIX) && !entry.startsWith(BROWSER_PREFIX) && !entry.endsWith(RUNNER_FILE_SUFFIX);
 
 /**
  * Resolves a built-in name, an adapter module, a runner file or a command line to a factory; `kind`

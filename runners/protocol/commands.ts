@@ -2,7 +2,8 @@
  * From a selection entry to the command line of a runner process:
  *   cmd:COMMAND ARGS…     a command line, split as a shell splits words (quotes group them);
  *   FILE.runner.json      a runner file: { command: [...], cwd?, env?, memoryLimitMiB? };
- *   FILE.ts/.js/.mjs/.cjs an adapter module, served by the Node host (host.ts) in a child `node`.
+ *   FILE.ts/.js/.mjs/.cjs an adapter module, served by the Node host (host.ts) in a child `node`;
+ *   browser:FILE          an adapter module served inside a page of headless Chromium (runners/browser/).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -11,6 +12,8 @@ import { packageRoot } from '../paths';
 import { DEFAULT_MEMORY_LIMIT_MIB, isFile, type RunnerCommand } from './child';
 
 export const COMMAND_PREFIX = 'cmd:';
+/** `browser:PATH`: an adapter module run inside a page of headless Chromium (docs/browser.md). */
+export const BROWSER_PREFIX = 'browser:';
 export const RUNNER_FILE_SUFFIX = '.runner.json';
 
 /** The memory limit of a runner process: GPT2_SPEC_MEMORY_LIMIT_MIB, or 4096 MiB, room for GPT-2 small twice over. */
@@ -60,9 +63,8 @@ export function runnerCommand(entry: string, kind: 'runner' | 'tokenizer'): Runn
     if (words.length === 0) throw new AdapterError(`'${entry}' names no command`);
     return { label: entry, command: words[0]!, args: words.slice(1), cwd: process.cwd(), env: {}, memoryLimitMiB: memoryLimitMiB() };
   }
-  const path = isAbsolute(entry) ? entry : resolve(process.cwd(), entry);
-  if (!existsSync(path)) throw new AdapterError(`adapter module ${entry} does not exist`);
-  if (!isFile(path)) throw new AdapterError(`${entry} is not a file`);
+  if (entry.startsWith(BROWSER_PREFIX)) return browserCommand(entry.slice(BROWSER_PREFIX.length), kind, { gpu: true, label: entry });
+  const path = adapterPath(entry);
   if (path.endsWith(RUNNER_FILE_SUFFIX)) return runnerFile(path, entry);
   const limit = memoryLimitMiB();
   return {
@@ -73,6 +75,31 @@ export function runnerCommand(entry: string, kind: 'runner' | 'tokenizer'): Runn
     cwd: process.cwd(),
     env: {},
     memoryLimitMiB: limit,
+  };
+}
+
+function adapterPath(entry: string): string {
+  const path = isAbsolute(entry) ? entry : resolve(process.cwd(), entry);
+  if (!existsSync(path)) throw new AdapterError(`adapter module ${entry} does not exist`);
+  if (!isFile(path)) throw new AdapterError(`${entry} is not a file`);
+  return path;
+}
+
+/**
+ * The browser host (runners/browser/browser-host.ts) serving an adapter module inside headless Chromium.
+ * `gpu` gives the page WebGL and WebGPU on SwiftShader; without it the GPU process is off.
+ */
+export function browserCommand(entry: string, kind: 'runner' | 'tokenizer', opts: { gpu: boolean; label?: string }): RunnerCommand {
+  const path = adapterPath(entry);
+  if (path.endsWith(RUNNER_FILE_SUFFIX)) throw new AdapterError(`${entry}: a runner file cannot run in a browser; give an adapter module (.ts, .js, .mjs)`);
+  return {
+    label: opts.label ?? `${BROWSER_PREFIX}${entry}`,
+    command: process.execPath,
+    args: [bundledScript('browser-host'), path, kind, opts.gpu ? 'gpu' : 'no-gpu'],
+    cwd: process.cwd(),
+    env: {},
+    // The limit counts the browser's processes too: they run in the host's process group.
+    memoryLimitMiB: memoryLimitMiB(),
   };
 }
 
@@ -112,7 +139,7 @@ const bundles = new Map<string, string>();
  * worker). The package's build puts them beside its bundle in dist/; run from the TypeScript sources
  * (under jest, or esbuild-register), they are bundled once per process into the temp folder.
  */
-export function bundledScript(name: 'host' | 'sync-worker'): string {
+export function bundledScript(name: 'host' | 'sync-worker' | 'browser-host'): string {
   if (!__filename.endsWith('.ts')) return join(__dirname, `${name}.js`);
   let out = bundles.get(name);
   if (!out) {
@@ -122,7 +149,8 @@ export function bundledScript(name: 'host' | 'sync-worker'): string {
     out = join(dir, `${name}.js`);
     const fresh = join(dir, `${name}-${process.pid}.js`);
     const esbuild = require('esbuild') as typeof import('esbuild');
-    esbuild.buildSync({ entryPoints: [join(__dirname, `${name}.ts`)], outfile: fresh, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'silent' });
+    const source = name === 'browser-host' ? join(__dirname, '../browser/browser-host.ts') : join(__dirname, `${name}.ts`);
+    esbuild.buildSync({ entryPoints: [source], outfile: fresh, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'silent' });
     // Built afresh by each process and renamed into place: concurrent builds of the same sources agree.
     renameSync(fresh, out);
     bundles.set(name, out);

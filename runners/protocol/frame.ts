@@ -4,35 +4,10 @@
  * Both sides use this file: the harness (runners/protocol/client.ts) and the Node host (host.ts).
  */
 import type { DType, Tensor } from '../contract';
-import { shapeSize } from '../tensor';
+import { ARRAYS, checkTensorRef, isTensor, isTensorRef, MAGIC_TEXT, MAX_HEADER_BYTES, padding, PRELUDE_BYTES, ProtocolError, type TensorRef } from './wire';
 
-export const PROTOCOL_VERSION = 1;
-export const MAGIC = Buffer.from('G2SP', 'latin1');
-export const PRELUDE_BYTES = 16;
-/** A header is small JSON; anything larger is a broken or hostile stream, not a message. */
-export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
-
-/** A framing problem: a stream that is not this protocol. */
-export class ProtocolError extends Error {
-  override name = 'ProtocolError';
-}
-
-const ITEM_BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
-const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
-
-interface TensorRef {
-  dtype: DType;
-  shape: number[];
-  offset: number;
-}
-
-const isTensor = (v: unknown): v is Tensor =>
-  typeof v === 'object' && v !== null && ArrayBuffer.isView((v as Tensor).data) && Array.isArray((v as Tensor).shape) && typeof (v as Tensor).dtype === 'string';
-
-const isTensorRef = (v: Record<string, unknown>): boolean => {
-  const keys = Object.keys(v);
-  return keys.length === 3 && 'dtype' in v && 'shape' in v && 'offset' in v;
-};
+export { MAX_HEADER_BYTES, PRELUDE_BYTES, PROTOCOL_VERSION, ProtocolError } from './wire';
+export const MAGIC = Buffer.from(MAGIC_TEXT, 'latin1');
 
 /**
  * Encodes one message as the pieces to write, in order: the prelude and header, then each tensor's own
@@ -47,14 +22,14 @@ export function encodeFrameParts(body: unknown): Uint8Array[] {
     const ref: TensorRef = { dtype: value.dtype, shape: [...value.shape], offset: payload };
     chunks.push(bytes);
     payload += bytes.byteLength;
-    const pad = (8 - (payload % 8)) % 8;
+    const pad = padding(payload);
     if (pad) chunks.push(new Uint8Array(pad));
     payload += pad;
     return ref;
   });
   // Spaces after the JSON bring the payload to a multiple of 8, so that the reader can view tensors in place.
   const raw = Buffer.from(json, 'utf8');
-  const header = Buffer.concat([raw, Buffer.alloc((8 - (raw.length % 8)) % 8, 0x20)]);
+  const header = Buffer.concat([raw, Buffer.alloc(padding(raw.length), 0x20)]);
   const prelude = Buffer.alloc(PRELUDE_BYTES);
   MAGIC.copy(prelude, 0);
   prelude.writeUInt32LE(header.length, 4);
@@ -103,22 +78,14 @@ function revive(value: unknown, payload: Buffer): unknown {
 }
 
 function tensorAt(ref: Record<string, unknown>, payload: Buffer): Tensor {
-  const { dtype, shape, offset } = ref;
-  if (typeof dtype !== 'string' || !Object.hasOwn(ITEM_BYTES, dtype)) throw new ProtocolError(`a tensor has dtype ${JSON.stringify(dtype)}, not float32, float64 or int32`);
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ProtocolError(`a tensor has shape ${JSON.stringify(shape)}`);
-  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (offset as number) % 8 !== 0) throw new ProtocolError(`a tensor has offset ${JSON.stringify(offset)}, not a multiple of 8`);
-  const size = shapeSize(shape as number[]);
-  const bytes = size * ITEM_BYTES[dtype as DType];
-  if (!Number.isSafeInteger(bytes) || (offset as number) + bytes > payload.length) {
-    throw new ProtocolError(`a ${dtype} tensor of shape [${(shape as number[]).join(',')}] at offset ${offset} runs past the ${payload.length}-byte payload`);
-  }
-  const at = payload.byteOffset + (offset as number);
-  const View = ARRAYS[dtype as DType];
+  const { dtype, shape, offset, size, bytes } = checkTensorRef(ref, payload.length);
+  const at = payload.byteOffset + offset;
+  const View = ARRAYS[dtype];
   // In place when aligned (a padded header makes it so); a copy into aligned memory otherwise.
-  if (at % View.BYTES_PER_ELEMENT === 0) return { dtype: dtype as DType, shape: shape as number[], data: new View(payload.buffer as ArrayBuffer, at, size) };
+  if (at % View.BYTES_PER_ELEMENT === 0) return { dtype, shape, data: new View(payload.buffer as ArrayBuffer, at, size) };
   const data = new View(size);
-  new Uint8Array(data.buffer).set(payload.subarray(offset as number, (offset as number) + bytes));
-  return { dtype: dtype as DType, shape: shape as number[], data };
+  new Uint8Array(data.buffer).set(payload.subarray(offset, offset + bytes));
+  return { dtype, shape, data };
 }
 
 /**

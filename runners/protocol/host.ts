@@ -7,15 +7,11 @@
  */
 import Module from 'node:module';
 import { join } from 'node:path';
-import type { Gpt2Runner, Gpt2Tokenizer } from '../contract';
 import { loadAdapter } from '../adapter-module';
 import { packageRoot } from '../paths';
 import { loadCheckpoint } from '../weights/checkpoint';
-import { encodeFrameParts, FrameReader, PROTOCOL_VERSION } from './frame';
-import { RUNNER_METHODS, TOKENIZER_METHODS } from './process-runner';
-import { describeThrown } from './remote-errors';
-
-type Params = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import { encodeFrameParts, FrameReader } from './frame';
+import { adapterHandlers, answerRequest, unframable } from './serve-adapter';
 
 // The protocol owns stdout. Whatever the adapter prints (console.log included) goes to stderr instead.
 const protocolOut = process.stdout.write.bind(process.stdout);
@@ -37,55 +33,13 @@ function resolveOurPackage(): void {
 
 async function serve(adapterPath: string, kind: 'runner' | 'tokenizer'): Promise<void> {
   resolveOurPackage();
-  let runner: Gpt2Runner | undefined;
-  let tokenizer: Gpt2Tokenizer | undefined;
-
-  const handlers: Record<string, (p: Params) => Promise<unknown> | unknown> = {
-    hello: async () => {
-      const adapter = await loadAdapter(adapterPath);
-      const factory = adapter[kind];
-      if (!factory) throw Object.assign(new Error(`adapter ${adapterPath} (${adapter.name}) provides no ${kind}`), { name: 'AdapterError' });
-      const made = (await factory()) as unknown as Record<string, unknown>;
-      if (typeof made !== 'object' || made === null) throw Object.assign(new Error(`adapter ${adapterPath}: its ${kind} factory returned ${String(made)}`), { name: 'AdapterError' });
-      const methods = kind === 'runner' ? RUNNER_METHODS : TOKENIZER_METHODS;
-      if (kind === 'runner') runner = made as unknown as Gpt2Runner;
-      else tokenizer = made as unknown as Gpt2Tokenizer;
-      return {
-        protocol: PROTOCOL_VERSION,
-        name: String(made.name ?? adapter.name),
-        backend: String(made.backend ?? 'javascript'),
-        // A method the adapter leaves out is simply not exposed.
-        exposes: methods.filter((m) => typeof made[m] === 'function'),
-      };
-    },
-    load: async (p) => {
-      await need(runner, 'load').load(loadCheckpoint(p.path));
-      return { backend: String(runner!.backend) };
-    },
-    embed: async (p) => ({ output: await need(runner, 'embed').embed(p.ids, p.pastLength) }),
-    layerNorm: async (p) => ({ output: await need(runner, 'layerNorm').layerNorm(p.x, p.site) }),
-    attention: async (p) => {
-      const { output, trace } = await need(runner, 'attention').attention(p.x, p.layer, { trace: p.trace === true });
-      return { output, trace };
-    },
-    mlp: async (p) => ({ output: await need(runner, 'mlp').mlp(p.x, p.layer) }),
-    block: async (p) => ({ output: await need(runner, 'block').block(p.x, p.layer) }),
-    lmHead: async (p) => ({ output: await need(runner, 'lmHead').lmHead(p.x) }),
-    forward: async (p) => {
-      const { logits, present } = await need(runner, 'forward').forward(p.ids, p.past);
-      return { logits, present: { keys: present?.keys, values: present?.values } };
-    },
-    encode: async (p) => ({ ids: await need(tokenizer, 'encode').encode(p.text, { allowedSpecial: p.allowedSpecial }) }),
-    decode: async (p) => ({ text: await need(tokenizer, 'decode').decode(p.ids) }),
-    dispose: async () => {
-      await runner?.dispose();
-      return {};
-    },
-    shutdown: () => {
-      setImmediate(() => process.exit(0));
-      return {};
-    },
-  };
+  const handlers = adapterHandlers({
+    kind,
+    label: adapterPath,
+    adapter: () => loadAdapter(adapterPath),
+    weights: (p) => loadCheckpoint(p.path),
+    exit: () => process.exit(0),
+  });
 
   const reader = new FrameReader();
   let queue = Promise.resolve();
@@ -103,30 +57,15 @@ async function serve(adapterPath: string, kind: 'runner' | 'tokenizer'): Promise
   process.stdin.on('end', () => process.exit(0));
 
   async function answer(message: Record<string, unknown>): Promise<void> {
-    const { id, method, params } = message as { id: unknown; method: unknown; params: Params };
-    let reply: Record<string, unknown>;
-    try {
-      const handler = typeof method === 'string' && Object.hasOwn(handlers, method) ? handlers[method]! : undefined;
-      if (!handler) throw Object.assign(new Error(`unknown method ${JSON.stringify(method)}`), { name: 'ProtocolError' });
-      reply = { id, result: (await handler(params ?? {})) ?? {} };
-    } catch (e) {
-      reply = { id, error: describeThrown(e) };
-    }
+    const reply = await answerRequest(handlers, message);
     let parts: Uint8Array[];
     try {
       parts = encodeFrameParts(reply);
     } catch (e) {
-      // An answer that cannot be framed (a cyclic object, a BigInt) is the adapter's error, not ours.
-      parts = encodeFrameParts({ id, error: { name: 'ProtocolError', message: `the answer to ${String(method)} cannot be sent: ${(e as Error).message}` } });
+      parts = encodeFrameParts(unframable(message, e));
     }
     for (const part of parts) protocolOut(part);
   }
-}
-
-function need<T extends object>(target: T | undefined, method: string): T {
-  if (!target) throw Object.assign(new Error(`${method} before hello`), { name: 'RunnerStateError' });
-  if (typeof (target as Record<string, unknown>)[method] !== 'function') throw Object.assign(new Error(`the adapter has no ${method}()`), { name: 'NotExposedError' });
-  return target;
 }
 
 const [adapterPath, kind] = process.argv.slice(2);

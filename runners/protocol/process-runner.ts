@@ -20,10 +20,10 @@ import { writeSafetensors } from '../weights/safetensors';
 import { removeOnExit, removeTemporary, RunnerProcess, type RunnerCommand } from './child';
 import { CRASHES_BEFORE_BROKEN, faultsOf, METHOD_CRASHES_BEFORE_BROKEN, noteFault } from './faults';
 import { PROTOCOL_VERSION, ProtocolError } from './frame';
+import { RUNNER_METHODS, TOKENIZER_METHODS } from './wire';
 import { typedRemoteError } from './remote-errors';
 
-export const RUNNER_METHODS = ['embed', 'layerNorm', 'attention', 'mlp', 'block', 'lmHead', 'forward'] as const;
-export const TOKENIZER_METHODS = ['encode', 'decode'] as const;
+export { RUNNER_METHODS, TOKENIZER_METHODS } from './wire';
 const KNOWN_METHODS = new Set<string>([...RUNNER_METHODS, ...TOKENIZER_METHODS]);
 
 export interface Hello {

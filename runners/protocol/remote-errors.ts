@@ -18,17 +18,4 @@ export function typedRemoteError(e: unknown): unknown {
   return Class ? new Class(e.message) : e;
 }
 
-/** Where any thrown value becomes something the protocol can carry: a name and a message. */
-export function describeThrown(e: unknown): { name: string; message: string } {
-  if (e instanceof Error) return { name: e.name || 'Error', message: String(e.message) };
-  if (typeof e === 'object' && e !== null) {
-    let shown: string;
-    try {
-      shown = JSON.stringify(e);
-    } catch {
-      shown = Object.prototype.toString.call(e);
-    }
-    return { name: 'NonErrorThrown', message: `threw a non-Error value: ${shown}` };
-  }
-  return { name: 'NonErrorThrown', message: `threw a non-Error value: ${String(e)}` };
-}
+export { describeThrown } from './serve-adapter';

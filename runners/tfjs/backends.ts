@@ -17,7 +17,9 @@
 import { dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as TfjsWasm from '@tensorflow/tfjs-backend-wasm';
-import { Gpt2SpecError } from '../errors';
+import { activate, TfjsBackendError } from './engine';
+
+export { activate, TfjsBackendError } from './engine';
 
 export type TfjsBackendChoice = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 
@@ -26,8 +28,6 @@ export const BACKEND_PREFERENCE: readonly TfjsBackendChoice[] = ['node-gpu', 'no
 
 export const BACKEND_ENV = 'GPT2_TFJS_BACKEND';
 
-/** A backend that cannot run here, or a GPT2_TFJS_BACKEND value that names none. */
-export class TfjsBackendError extends Gpt2SpecError {}
 
 /** A backend made ready: the name the tfjs engine knows it by, and what the report calls it. */
 export interface TfjsBackend {
@@ -116,10 +116,6 @@ function firstLine(e: unknown): string {
 }
 
 /** Makes `engineName` the engine's active backend, initializing it on first use. */
-export async function activate(engineName: string): Promise<void> {
-  if (tf.getBackend() === engineName) return;
-  if (!(await tf.setBackend(engineName))) throw new TfjsBackendError(`tfjs could not initialize its '${engineName}' backend`);
-}
 
 /** Registers and initializes one backend; throws a TfjsBackendError that says how to install it when it cannot run. */
 export async function prepareBackend(choice: TfjsBackendChoice): Promise<TfjsBackend> {

@@ -16,7 +16,8 @@ import type { AttentionTrace, Gpt2Weights, KvCache, LayerNormSite, Tensor } from
 import { BaseRunner } from '../base-runner';
 import { RunnerStateError } from '../errors';
 import { toFloat32 } from '../tensor';
-import { activate, type TfjsBackend } from './backends';
+import type { TfjsBackend } from './backends';
+import { activate } from './engine';
 import * as gpt2 from './gpt2';
 
 interface Model {
@@ -37,7 +38,7 @@ export class TfjsRunner extends BaseRunner {
 
   constructor(
     readonly name: string,
-    private readonly tfBackend: TfjsBackend & { tried?: readonly string[] },
+    private readonly tfBackend: Pick<TfjsBackend, 'engineName' | 'description'> & { tried?: readonly string[] },
   ) {
     super();
     this.backend = tfBackend.description;

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { packageRoot } from '../../runners/paths';
-import { COMMAND_PREFIX } from '../../runners/protocol/commands';
+import { BROWSER_PREFIX, COMMAND_PREFIX } from '../../runners/protocol/commands';
 import { builtinRunners, looksLikePath, runnerSource, selectedRunnerIds } from '../../runners/registry';
 import { builtinTokenizers, loadTokenizer, tokenizerSource } from '../../runners/tokenizers';
 import { probeRunners, STATE_ENV, writeRunnerStates } from '../../spec/support/probe';
@@ -17,6 +17,7 @@ import { selectOnly } from './only';
 import { BaselineError, readBaseline } from '../report/baseline';
 import { parseShard, ShardError } from '../report/model';
 import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec, type Flags } from './args';
+import { BROWSER_FLAGS, browserRunners, withBrowserDefault } from './browser';
 import { specRunArgv } from './jest-config';
 
 const FLAGS: FlagSpec[] = [
@@ -33,6 +34,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'strict', type: 'boolean', help: 'with --baseline: an expected failure that now passes fails the run too' },
   { name: 'write-baseline', type: 'string', value: 'FILE', help: "write this run's failures as a baseline file" },
   { name: 'shard', type: 'string', value: 'I/N', help: "run the I-th of N parts of the spec's files (merge the parts' --json reports with `gpt2-spec report merge`)" },
+  ...BROWSER_FLAGS,
 ];
 
 export const checkHelp = () =>
@@ -51,9 +53,9 @@ function specPatterns(explicitRunners: boolean, explicitTokenizers: boolean): st
 }
 
 export async function check(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec check');
+  const { flags, positional } = parseArgs(withBrowserDefault(argv), FLAGS, 'gpt2-spec check');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (runners are given with --runner)`);
-  const runners = list(flags, 'runner').map(absoluteIfPath);
+  const runners = browserRunners(flags, list(flags, 'runner').map(absoluteIfPath));
   const tokenizers = list(flags, 'tokenizer').map(absoluteIfPath);
   // Unknown names and missing adapter files are refused now (an AdapterError: exit 2), before jest starts.
   runners.forEach(runnerSource);
@@ -191,5 +193,6 @@ function absoluteIfPath(nameOrPath: string): string {
   const builtin = Object.hasOwn(builtinRunners, nameOrPath) || Object.hasOwn(builtinTokenizers, nameOrPath);
   // A command line stays as it is: its words are the command's, relative to where check was started.
   if (builtin || nameOrPath.startsWith(COMMAND_PREFIX)) return nameOrPath;
+  if (nameOrPath.startsWith(BROWSER_PREFIX)) return BROWSER_PREFIX + resolve(nameOrPath.slice(BROWSER_PREFIX.length));
   return looksLikePath(nameOrPath) ? resolve(nameOrPath) : nameOrPath;
 }

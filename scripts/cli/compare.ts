@@ -16,12 +16,14 @@ import { compareTensors, describeComparison } from '../../spec/support/compare';
 import { tolerance } from '../../spec/support/fixtures';
 import { formatHelp, list, parseArgs, str, UsageError, type FlagSpec } from './args';
 import { loadWeightsArg, promptIds } from './inputs';
+import { BROWSER_FLAGS, browserRunners, withBrowserDefault } from './browser';
 
 const FLAGS: FlagSpec[] = [
   { name: 'weights', type: 'string', value: 'DIR', help: 'a Hugging Face GPT-2 checkpoint folder: config.json and model.safetensors (required)' },
   { name: 'runner', type: 'string', repeat: true, value: 'NAME|PATH', help: 'the runners to compare with the reference (default: every built-in runner but the reference)' },
   { name: 'prompt', type: 'string', value: 'TEXT', help: "the input text (default: 'The cat sat on the mat'), tokenized with the checkpoint's vocab.json/merges.txt or GPT-2's" },
   { name: 'ids', type: 'string', value: 'JSON', help: 'token ids instead of a prompt, e.g. [464, 3290]' },
+  ...BROWSER_FLAGS,
 ];
 
 export const compareHelp = () =>
@@ -156,13 +158,14 @@ async function firstDivergence(runner: Gpt2Runner, steps: Step[], expected: Map<
 }
 
 export async function compare(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec compare');
+  const { flags, positional } = parseArgs(withBrowserDefault(argv), FLAGS, 'gpt2-spec compare');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}'`);
   const dir = str(flags, 'weights');
   if (!dir) throw new UsageError('compare needs --weights DIR (a checkpoint folder with config.json and model.safetensors)');
   const weights = loadWeightsArg(dir);
   const ids = promptIds(flags, dir, weights.config.vocabSize, 'The cat sat on the mat');
-  const names = list(flags, 'runner').length ? list(flags, 'runner') : selectedRunnerIds('').ids.filter((n) => n !== 'reference');
+  const asked = browserRunners(flags, list(flags, 'runner'));
+  const names = asked.length ? asked : selectedRunnerIds('').ids.filter((n) => n !== 'reference');
   const sources = names.map(runnerSource); // an unknown name or a missing adapter file: exit 2
 
   const log = (s: string) => process.stderr.write(`${s}\n`);

@@ -7,6 +7,7 @@ import type { Gpt2Runner, Gpt2Tokenizer, Tensor } from '../../runners/contract';
 import { SequenceTooLongError } from '../../runners/errors';
 import { generate as generateTokens, greedyNext, type NextTokens } from '../../runners/generate';
 import { runnerSource } from '../../runners/registry';
+import { BROWSER_FLAGS, browserRunners, withBrowserDefault } from './browser';
 import { seededRandom } from '../../runners/weights/seeded';
 import { fixturesDir, loadManifest } from '../../spec/support/fixtures';
 import { formatHelp, num, parseArgs, str, UsageError, type FlagSpec } from './args';
@@ -22,6 +23,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'temperature', type: 'number', value: 'T', help: 'sample from softmax(logits / T) instead of taking the argmax' },
   { name: 'top-k', type: 'number', value: 'K', help: 'with --temperature: sample among the K most likely tokens only' },
   { name: 'seed', type: 'number', value: 'S', help: 'with --temperature: the random seed (default 0), for a reproducible sample' },
+  ...BROWSER_FLAGS,
 ];
 
 export const generateHelp = () =>
@@ -47,7 +49,7 @@ export function sampleNext(logits: Tensor, temperature: number, topK: number | u
 }
 
 export async function generate(argv: string[]): Promise<number> {
-  const { flags, positional } = parseArgs(argv, FLAGS, 'gpt2-spec generate');
+  const { flags, positional } = parseArgs(withBrowserDefault(argv), FLAGS, 'gpt2-spec generate');
   if (positional.length) throw new UsageError(`unexpected argument '${positional[0]}' (give the text with --prompt)`);
   const weightsDir = str(flags, 'weights');
   const model = str(flags, 'model');
@@ -73,7 +75,7 @@ export async function generate(argv: string[]): Promise<number> {
   const room = weights.config.nPositions - prompt.length;
   if (room < 1) throw new SequenceTooLongError(`the prompt has ${prompt.length} tokens: no room to continue within n_positions ${weights.config.nPositions}`);
   const tokenizer = weights.config.vocabSize === 50257 || str(flags, 'ids') === undefined ? tokenizerFor(dir) : undefined;
-  const runner: Gpt2Runner = await runnerSource(str(flags, 'runner') ?? 'reference').create();
+  const runner: Gpt2Runner = await runnerSource(browserRunners(flags, [str(flags, 'runner') ?? 'reference'])[0]!).create();
   try {
     await runner.load(weights);
     const random = seededRandom(num(flags, 'seed') ?? 0); // seeded, so that a sample can be repeated
