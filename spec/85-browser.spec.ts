@@ -27,6 +27,7 @@ import { cli } from './support/cli';
 import { compareTensors, describeComparison } from './support/compare';
 import { loadModel, tolerance } from './support/fixtures';
 import { forwardCases } from './support/goldens';
+import { mutants } from './support/mutants/mutants';
 import { tempDir } from './support/temp';
 
 const here = (path: string) => join(packageRoot(), path);
@@ -192,6 +193,26 @@ describe('Runners in a browser page: the same protocol, with the page as the run
         const comparison = compareTensors(logits, c.get('logits'), tol);
         expect(describeComparison('logits', comparison, tol)).toMatch(/^logits: within tolerance/);
         expect(comparison.pass).toBe(true);
+      } finally {
+        await runner.dispose();
+      }
+    }, 120_000);
+
+    // docs/browser.md: onnxruntime-web's WebGPU Gelu ignores approximate='tanh'. When a release fixes it, this fails, and the doc changes.
+    it("browser-onnx-webgpu fails mlp.output, computing the erf GELU where the graph asks for the tanh one", async () => {
+      const c = forwardCases().find((k) => k.id === 'gpt2-mini/random-8')!;
+      const weights = loadModel(c.info.model);
+      const erf = mutants['erf-gelu']();
+      await erf.load(weights);
+      const runner = await runnerSource('browser-onnx-webgpu').create();
+      try {
+        expect(runner.backend).toMatch(/^onnxruntime-web 1\.30\.0 webgpu float32 \(.+\) in Chromium \d/);
+        await runner.load(weights);
+        const x = c.get('h.0.ln_2.output'); // [1, T, D]
+        const got = await runner.mlp(x, 0);
+        const tol = tolerance('mlp.output', 'float32');
+        expect(compareTensors(got, c.get('h.0.mlp.output'), tol).pass).toBe(false);
+        expect(compareTensors(got, await erf.mlp(x, 0), tol).pass).toBe(true);
       } finally {
         await runner.dispose();
       }

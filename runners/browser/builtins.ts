@@ -32,4 +32,9 @@ export const browserRunners = {
     create: inPage('browser-onnx-wasm', 'onnx-wasm.ts', false),
     byDefault: false,
   },
+  'browser-onnx-webgpu': {
+    description: "the onnx runner's graphs on onnxruntime-web's WebGPU execution provider, in headless Chromium (SwiftShader where there is no GPU)",
+    create: inPage('browser-onnx-webgpu', 'onnx-webgpu.ts', true),
+    byDefault: false,
+  },
 };

@@ -30,6 +30,8 @@ export interface OnnxRunnerOptions {
   prepack?: boolean;
   /** ORT's CPU memory arena (session.ts); default true. */
   arena?: boolean;
+  /** The execution provider (session.ts); default 'cpu'. 'webgpu' exists only in onnxruntime-web, in a page. */
+  executionProvider?: 'cpu' | 'webgpu';
   /**
    * With externalData, ORT reads the weights in place from the checkpoint file they were loaded from
    * (loadCheckpoint's weights; see docs/onnx.md), so that the runner holds no copy of its own; default true.
@@ -99,7 +101,7 @@ export class OnnxRunner extends BaseRunner {
       checkUnchanged(c.inFile.path, c.inFile.stamp, `the ${this.name} runner`);
       this.inFile = c.inFile;
     }
-    const settings = { prepack: this.opts.prepack, arena: this.opts.arena, externalFolder: c.inFile && dirname(c.inFile.path) };
+    const settings = { prepack: this.opts.prepack, arena: this.opts.arena, externalFolder: c.inFile && dirname(c.inFile.path), executionProvider: this.opts.executionProvider };
     return { bytes, session: createSession(bytes, this.threads, c.g.externalData(), settings) };
   }
 

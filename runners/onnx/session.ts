@@ -46,6 +46,8 @@ export interface SessionSettings {
   arena?: boolean;
   /** The folder of the files that external data names by location (a model given as bytes has none of its own). */
   externalFolder?: string;
+  /** The execution provider: 'cpu' (onnxruntime-node's, or the web build's wasm), or the web build's 'webgpu'. */
+  executionProvider?: 'cpu' | 'webgpu';
 }
 
 /** Graph optimisation 'all', the CPU execution provider, one session thread pool of `threads`. */
@@ -56,7 +58,7 @@ export function sessionOptions(threads: number, settings: SessionSettings = {}):
   return {
     ...(Object.keys(session).length > 0 ? { extra: { session } } : {}),
     ...(settings.arena === false ? { enableCpuMemArena: false } : {}),
-    executionProviders: ['cpu'],
+    executionProviders: [settings.executionProvider ?? 'cpu'],
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     intraOpNumThreads: threads,
