@@ -14,8 +14,8 @@ import { verifiedFixtures } from '../../spec/support/fixture-integrity';
 import { loadManifest } from '../../spec/support/fixtures';
 import { loadEncodeCases } from '../../spec/support/tokenizer/cases';
 import { selectOnly } from './only';
-import { BaselineError, readBaseline } from '../report/baseline';
-import { parseShard, ShardError } from '../report/model';
+import { readBaseline } from '../report/baseline';
+import { parseShard } from '../report/model';
 import { checkWritable, formatHelp, list, parseArgs, str, num, UsageError, type FlagSpec, type Flags } from './args';
 import { BROWSER_FLAGS, browserRunners, withBrowserDefault } from './browser';
 import { specRunArgv } from './jest-config';
@@ -72,7 +72,7 @@ export async function check(argv: string[]): Promise<number> {
 
   const baseline = baselineFlags(flags);
   const shard = str(flags, 'shard');
-  if (shard !== undefined) asUsage(() => parseShard(shard));
+  if (shard !== undefined) parseShard(shard); // a ShardError: one line, exit 2
   const outputs = { json: str(flags, 'json'), junit: str(flags, 'junit'), html: str(flags, 'html'), 'write-baseline': str(flags, 'write-baseline') };
   // Checked now, not after the whole run.
   for (const [flag, path] of Object.entries(outputs)) if (path) checkWritable(path, flag);
@@ -139,18 +139,8 @@ function baselineFlags(flags: Flags): { file?: string; strict: boolean } {
   const file = str(flags, 'baseline');
   const strict = flags.strict === true;
   if (strict && file === undefined) throw new UsageError('--strict needs --baseline FILE');
-  if (file !== undefined) asUsage(() => readBaseline(resolve(file), strict));
+  if (file !== undefined) readBaseline(resolve(file), strict); // a BaselineError: one line, exit 2
   return { file: file && resolve(file), strict };
-}
-
-/** A BaselineError or ShardError from the report's code is the user's input: one line, exit 2. */
-function asUsage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof BaselineError || e instanceof ShardError) throw new UsageError(e.message);
-    throw e;
-  }
 }
 
 /** The probe's errors that are the adapter's own mistakes (a build error, a factory or a load that throws), not its crashes. */

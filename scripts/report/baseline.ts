@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Gpt2SpecError } from '../../runners/errors';
 import type { Report, ResultEntry } from './model';
 
 export const BASELINE_FORMAT_VERSION = 1;
@@ -47,9 +48,8 @@ export interface BaselineUse {
   entries: BaselineEntry[];
 }
 
-export class BaselineError extends Error {
-  override name = 'BaselineError';
-}
+/** A Gpt2SpecError: the command prints it as one line, exit 2. */
+export class BaselineError extends Gpt2SpecError {}
 
 const FIELDS = new Set(['runner', 'component', 'case', 'tensor', 'reason']);
 

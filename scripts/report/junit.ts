@@ -5,6 +5,7 @@ import type { Report, TestOutcome } from './model';
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+const firstFailureLine = (t: TestOutcome) => plain(t.failureMessages[0] ?? '').split('\n')[0] ?? '';
 
 export function renderJunit(report: Report): string {
   const byFile = new Map<string, TestOutcome[]>();
@@ -17,10 +18,10 @@ export function renderJunit(report: Report): string {
       const name = `${escape(t.ancestors.slice(1).concat(t.title).join(' › '))}`;
       const open = `    <testcase classname="${escape(t.ancestors[0] ?? basename(file))}" name="${name}" time="${((t.durationMs ?? 0) / 1000).toFixed(3)}"`;
       // An expected failure (the baseline lists it) is neither a pass nor a new failure: CI shows it as skipped, with why.
-      if (t.expectedFailure) return `${open}>\n      <skipped message="expected failure (baseline): ${escape(plain(t.failureMessages[0] ?? '').split('\n')[0] ?? '')}"/>\n    </testcase>`;
+      if (t.expectedFailure) return `${open}>\n      <skipped message="expected failure (baseline): ${escape(firstFailureLine(t))}"/>\n    </testcase>`;
       if (t.status === 'failed') {
         const message = escape(plain(t.failureMessages.join('\n')));
-        return `${open}>\n      <failure message="${escape(plain(t.failureMessages[0] ?? '').split('\n')[0] ?? '')}">${message}</failure>\n    </testcase>`;
+        return `${open}>\n      <failure message="${escape(firstFailureLine(t))}">${message}</failure>\n    </testcase>`;
       }
       if (t.status !== 'passed') return `${open}>\n      <skipped message="${escape(t.title)}"/>\n    </testcase>`;
       return `${open}/>`;

@@ -5,12 +5,12 @@
  * judged over the whole run, and the baseline is applied to the whole run.
  */
 import { readFileSync } from 'node:fs';
+import { Gpt2SpecError } from '../../runners/errors';
 import type { BaselineUse } from './baseline';
 import { buildReport, type ProbeState, type Report, type ResultEntry, type TestOutcome } from './model';
 
-export class MergeError extends Error {
-  override name = 'MergeError';
-}
+/** A Gpt2SpecError: the command prints it as one line, exit 2. */
+export class MergeError extends Gpt2SpecError {}
 
 export interface NamedReport {
   path: string;

@@ -4,6 +4,7 @@
  * matrix, JSON (schema in docs/report-schema.md), JUnit XML and HTML.
  */
 
+import { Gpt2SpecError } from '../../runners/errors';
 import { applyBaseline, type BaselineUse } from './baseline';
 
 /** expected-fail: a fail or error that the run's baseline lists (scripts/report/baseline.ts). */
@@ -185,9 +186,8 @@ export function parseShard(text: string): Shard {
   return { index, count };
 }
 
-export class ShardError extends Error {
-  override name = 'ShardError';
-}
+/** A Gpt2SpecError: the command prints it as one line, exit 2. */
+export class ShardError extends Gpt2SpecError {}
 
 export interface RunContext {
   stderr?: Record<string, string>;
