@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { TfjsRunner } from '../../tfjs/runner';
+import { webgpuAdapterName } from './webgpu';
 
 export type PageBackend = 'webgl' | 'webgpu' | 'wasm';
 
@@ -19,11 +20,7 @@ async function describe(backend: PageBackend): Promise<string> {
     const float32 = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
     return `WebGL ${tf.env().getNumber('WEBGL_VERSION')}, ${float32 ? 'float32' : 'float16'} textures, ${renderer}`;
   }
-  if (backend === 'webgpu') {
-    const adapter = await (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string> } | null> } } }).navigator.gpu?.requestAdapter();
-    const info = adapter?.info ?? {};
-    return `WebGPU, adapter ${[info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed'}`;
-  }
+  if (backend === 'webgpu') return `WebGPU, adapter ${await webgpuAdapterName()}`;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   return `${simd ? 'simd' : 'no simd'}, ${threads ? 'threads available' : '1 thread'}`;
