@@ -14,6 +14,7 @@ import { groupRssMiB } from '../runners/protocol/child';
 import { runnerSource } from '../runners/registry';
 import { ids } from '../runners/tensor';
 import { seededGpt2Weights, seededRandom } from '../runners/weights/seeded';
+import { coldThenWarm, median } from './bench/timing';
 
 const GPT2_SMALL: Gpt2Config = { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEpsilon: 1e-5 };
 const DEFAULT_RUNNERS = ['browser-tfjs-webgl', 'browser-tfjs-wasm', 'browser-onnx-wasm', 'browser-tfjs-webgpu', 'tfjs', 'onnx'];
@@ -29,7 +30,6 @@ process.env.GPT2_SPEC_COMPONENT_TIMEOUT_MS ??= '600000';
 process.env.GPT2_SPEC_MEMORY_LIMIT_MIB ??= '16384';
 
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const weights = seededGpt2Weights(GPT2_SMALL);
@@ -47,15 +47,8 @@ async function main(): Promise<void> {
       t0 = performance.now();
       await runner.load(weights);
       const load = seconds(t0);
-      t0 = performance.now();
-      await runner.forward(input);
-      const cold = seconds(t0);
-      const warm: number[] = [];
-      for (let i = 0; i < repeat; i++) {
-        t0 = performance.now();
-        await runner.forward(input);
-        warm.push(seconds(t0));
-      }
+      const { coldMs, warmMs } = await coldThenWarm(() => runner!.forward(input), repeat);
+      const [cold, warm] = [coldMs / 1000, warmMs.map((m) => m / 1000)];
       const pid = (runner as { pid?: number }).pid;
       const memory = pid ? `${Math.round(groupRssMiB(pid))} MiB (process group)` : `${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB (this process)`;
       console.log(`| ${name} | ${runner.backend} | ${start.toFixed(1)} s | ${load.toFixed(1)} s | ${cold.toFixed(2)} s | ${median(warm).toFixed(2)} s | ${memory} |`);

@@ -20,6 +20,7 @@ import { int32 } from '../runners/tensor';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { tempCheckpointDir, writeCheckpoint } from './bench/seeded-checkpoint';
 import { findTorchPython, type PeerInfo, TorchPeer } from './bench/torch-peer';
+import { median } from './bench/timing';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -40,7 +41,6 @@ function forwardFlops(c: Gpt2Config, T: number, P = 0): number {
 }
 const FLOP_FORMULA = 'FLOPs(T, P) = 2·T·(L·12·D² + V·D) + 4·L·T·(P+T)·D   (2 per multiply-add: the 4 projections of each block, the LM head, q·kᵀ and w·v)';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -11,11 +11,11 @@ import { packageRoot } from '../runners/paths';
 import { runnerSource } from '../runners/registry';
 import { float64, ids } from '../runners/tensor';
 import { loadCheckpoint } from '../runners/weights/checkpoint';
+import { median } from './bench/timing';
 
 const root = packageRoot();
 const args = process.argv.slice(2);
 const calls = Number(args[args.indexOf('--calls') + 1]) || 2000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function timeCalls(r: Gpt2Runner, n: number, call: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 20; i++) await call(); // warm-up

@@ -17,6 +17,7 @@ import { generateGreedy } from '../runners/generate';
 import { ids } from '../runners/tensor';
 import { createTfjsRunner, type TfjsBackendChoice } from '../runners/tfjs';
 import { seededGpt2Weights, seededRandom } from '../runners/weights/seeded';
+import { coldThenWarm, median, msSince } from './bench/timing';
 
 const SIZES: Record<'gpt2' | 'small', Gpt2Config> = {
   gpt2: { vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12, layerNormEpsilon: 1e-5 },
@@ -31,8 +32,6 @@ const flag = (name: string) => process.argv.includes(`--${name}`);
 
 
 
-const ms = (t0: number) => performance.now() - t0;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(0)} ms`);
 
 async function main(): Promise<void> {
@@ -52,24 +51,16 @@ async function main(): Promise<void> {
 
   let t0 = performance.now();
   const weights = seededGpt2Weights(config);
-  const buildMs = ms(t0);
+  const buildMs = msSince(t0);
   t0 = performance.now();
   await runner.load(weights);
-  console.log(`weights: built in ${fmt(buildMs)}, loaded in ${fmt(ms(t0))}; ${tf.memory().numTensors} tensors held`);
+  console.log(`weights: built in ${fmt(buildMs)}, loaded in ${fmt(msSince(t0))}; ${tf.memory().numTensors} tensors held`);
 
   const random = seededRandom(7);
   const prompt = ids([Array.from({ length: T }, () => Math.floor(random() * config.vocabSize))]);
   const baseline = tf.memory().numTensors;
 
-  t0 = performance.now();
-  await runner.forward(prompt);
-  const cold = ms(t0);
-  const warm: number[] = [];
-  for (let i = 0; i < repeat; i++) {
-    t0 = performance.now();
-    await runner.forward(prompt);
-    warm.push(ms(t0));
-  }
+  const { coldMs: cold, warmMs: warm } = await coldThenWarm(() => runner.forward(prompt), repeat);
   console.log(`forward, T=${T}: first ${fmt(cold)} (one-time setup: on wasm, XNNPACK packs each weight matrix), then median ${fmt(median(warm))} of ${repeat} [${warm.map(fmt).join(', ')}]`);
 
   const x = (await runner.embed(prompt)) as Tensor;
@@ -77,7 +68,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < repeat; i++) {
     t0 = performance.now();
     await runner.lmHead(x);
-    lm.push(ms(t0));
+    lm.push(msSince(t0));
   }
   console.log(`lmHead alone, T=${T}: median ${fmt(median(lm))} [${lm.map(fmt).join(', ')}]`);
 
@@ -87,7 +78,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const y = tf.matMul(rows, wte, false, true);
     await y.data();
-    console.log(`naive LM head matMul(x, wte, false, true), T=${T}: ${fmt(ms(t0))}`);
+    console.log(`naive LM head matMul(x, wte, false, true), T=${T}: ${fmt(msSince(t0))}`);
     tf.dispose([wte, rows, y]);
   }
 

@@ -11,6 +11,7 @@ import { packageRoot } from '../runners/paths';
 import { loadReferenceTokenizer } from '../runners/reference/tokenizer';
 import { seededRandom } from '../runners/weights/seeded';
 import { decodeInput } from './cli/tokenize';
+import { median } from './bench/timing';
 
 /** The inputs, as the bytes given on standard input. */
 export function longInputs(megabytes: number, seed = 1859): [label: string, bytes: Buffer][] {
@@ -25,7 +26,6 @@ export function longInputs(megabytes: number, seed = 1859): [label: string, byte
   ];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 /**

@@ -18,6 +18,7 @@ import { TokenizerError } from '../runners/errors';
 import { selectTokenizers } from '../runners/tokenizers';
 import { seededRandom } from '../runners/weights/seeded';
 import { benchLong } from './bench-tokenizer-long';
+import { median } from './bench/timing';
 
 
 const SENTENCES = [
@@ -68,7 +69,6 @@ function time<T>(run: () => T): { ms: number; result: T } {
   return { ms: performance.now() - start, result };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const mbPerSecond = (bytes: number, ms: number) => (bytes / 1e6 / (ms / 1000)).toFixed(2);
 
 /**

@@ -12,6 +12,7 @@ import { generateGreedy } from '../runners/generate';
 import { runnerSource } from '../runners/registry';
 import { ids } from '../runners/tensor';
 import { seededGpt2Weights } from '../runners/weights/seeded';
+import { median } from './bench/timing';
 
 const args = process.argv.slice(2);
 const values = (name: string) => args.flatMap((a, i) => (a === `--${name}` && args[i + 1] ? [args[i + 1]!] : []));
@@ -24,7 +25,6 @@ const config: Gpt2Config = small
 
 /** 2 FLOPs per multiply-add: the block's four projections, the LM head, and q·kᵀ and w·v over T positions. */
 const flops = (T: number) => 2 * T * (config.nLayer * 12 * config.nEmbd ** 2 + config.vocabSize * config.nEmbd) + 4 * config.nLayer * T * T * config.nEmbd;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const prompt = (T: number) => Array.from({ length: T }, (_, i) => (i * 7919 + 13) % config.vocabSize);
 
 async function measure(runner: Gpt2Runner) {
