@@ -29,6 +29,7 @@ import { loadModel, tolerance } from './support/fixtures';
 import { forwardCases } from './support/goldens';
 import { mutants } from './support/mutants/mutants';
 import { tempDir } from './support/temp';
+import { until } from './support/until';
 
 const here = (path: string) => join(packageRoot(), path);
 const REFERENCE = here('spec/support/browser/reference.mjs');
@@ -135,8 +136,10 @@ describe('Runners in a browser page: the same protocol, with the page as the run
     }, 90_000);
     afterAll(() => page?.dispose().catch(() => undefined));
 
-    it("captures the page's console errors in the runner's stderr, for the report", () => {
-      expect(page.stderr()).toContain('console.error: hostile page: an error on the console at start');
+    it("captures the page's console errors in the runner's stderr, for the report", async () => {
+      const line = 'console.error: hostile page: an error on the console at start';
+      await until(() => page.stderr().includes(line), 10_000);
+      expect(page.stderr()).toContain(line);
     });
 
     it('fails a call whose answer is not a tensor, in the harness, not in the page', async () => {
