@@ -6,10 +6,23 @@
 import { join } from 'node:path';
 import type { Config } from 'jest';
 
-/** The whole configuration, as jest.config.ts gives it: the project's, and the run's reporters and workers. */
+/**
+ * The end-to-end suites: each runs whole commands, runner processes, other languages' runners or a browser,
+ * for a minute or so. `npm test` runs the specification and the unit suites of its tools (the `spec`
+ * project); `npm run test:e2e` runs these (the `e2e` project); CI runs both, and plain `npx jest` too.
+ */
+export const END_TO_END_SUITES = ['84-ci', '85-browser', '86-other-languages', '87-verdict', '88-runner-protocol', '90-mutants', '96-cli'];
+
+const endToEnd = `/spec/(${END_TO_END_SUITES.join('|')})\\.spec\\.ts$`;
+
+/** The whole configuration, as jest.config.ts gives it: the two projects, and the run's reporters and workers. */
 export function jestConfig(rootDir: string): Config {
+  const project = jestProjectConfig(rootDir);
   return {
-    ...jestProjectConfig(rootDir),
+    projects: [
+      { ...project, displayName: 'spec', testPathIgnorePatterns: [...(project.testPathIgnorePatterns ?? []), endToEnd] },
+      { ...project, displayName: 'e2e', testRegex: endToEnd, testMatch: undefined },
+    ],
     reporters: ['default', '<rootDir>/spec/support/conformance-reporter.js'],
     // Two workers on two cores: the suites are CPU-bound JavaScript, and ONNX Runtime's threads mostly wait on them.
     maxWorkers: 2,

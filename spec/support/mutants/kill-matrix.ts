@@ -132,7 +132,7 @@ export function renderKillMatrixMarkdown(m: KillMatrix, command: string): string
     'with the same bug, returning float32 tensors). Each cell gives the largest tolerance usage of any golden comparison, and in',
     "brackets the margin: that usage divided by the correct runner's largest usage at the same precision. The first row is the",
     'first spec row, in data-flow order, that failed the float64 mutant. The run covers the small-vocabulary models (gpt2-mini,',
-    "gpt2-sharp); `spec/90-mutants.spec.ts` proves in every `npm test` that each detectable mutant fails its cheapest killing row.",
+    "gpt2-sharp); `spec/90-mutants.spec.ts` proves in every `npm run test:e2e` that each detectable mutant fails its cheapest killing row.",
     '',
     ...summary(m).map((s) => `- ${s}`),
     '',
