@@ -14,7 +14,8 @@ import { type FloatType, GraphBuilder } from './graph';
 
 /**
  * How the LM head multiplies by wteᵀ; both store the tied matrix once. See docs/onnx.md for the measurements.
- *   'gemm'    wte [V,D] as HF stores it: the embedding Gathers rows, the head is Gemm(x, wte, transB=1) on [B·T, D].
+ *   'gemm'    wte [V,D] as HF stores it: the embedding Gathers rows, the head is Gemm(x, wte, transB=1) on [B·T, D]
+ *             (FusedMatMul(x, wte, transB=1) on [B,T,D] in the fused graph).
  *   'matmul'  wteᵀ [D,V] instead: the head is MatMul(x, wteᵀ), the embedding Gathers columns (axis 1) and transposes.
  */
 export type LmHeadLayout = 'gemm' | 'matmul';
@@ -259,6 +260,9 @@ export function lmHead(c: GraphContext, x: string): string {
   const { nEmbd: D, vocabSize: V } = c.config;
   if (c.lmHeadLayout === 'matmul') return g.op('MatMul', [x, c.wteT()], {}, 'logits.raw'); // [B,T,D] · [D,V]
   const wte = c.w('wte.weight'); // [V,D]
+  // ORT's FusedMatMul takes wte as it is (transB) and [B,T,D] whole: the logits land in the output, where
+  // Gemm's 2-D result needed a Reshape that copies all B·T·V of them (70 ms of a T = 1024 forward).
+  if (c.contrib) return c.g.contrib('FusedMatMul', [x, wte], { transB: { int: 1 } }, ['logits.raw'])[0]!; // [B,T,D] · [V,D]ᵀ
   const rows = g.op('Reshape', [x, g.int64([-1, D])], {}, 'lm_head.rows'); // [B·T,D]
   const flat = g.op('Gemm', [rows, wte], { transB: { int: 1 } }, 'lm_head.flat'); // [B·T,V]
   const bt = g.op('Shape', [x], { start: { int: 0 }, end: { int: 2 } }, 'lm_head.bt'); // [2] = (B, T)
