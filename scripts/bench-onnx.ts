@@ -11,6 +11,8 @@
  * in the same run, each of its runs right after ours, on the same weights (written once to a temp checkpoint
  * folder), at the same thread count, and prints the ratios; it is skipped, with the reason, where no Python
  * with torch is found. Decode is then the median of --decode-runs (3) alternated runs on each side.
+ * Last, the ceiling in the same run: ORT's own MatMul on the model's largest shapes (scripts/bench/matmul.ts),
+ * beside torch's matmul when the peer runs.
  */
 import { writeFileSync } from 'node:fs';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
@@ -20,6 +22,7 @@ import { int32 } from '../runners/tensor';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { tempCheckpointDir, writeCheckpoint } from './bench/seeded-checkpoint';
 import { findTorchPython, type PeerInfo, TorchPeer } from './bench/torch-peer';
+import { MATMUL_SHAPES, matmulGflopPerSecond, ortMatMulSeconds } from './bench/matmul';
 import { median } from './bench/timing';
 
 function flag(name: string): string | undefined {
@@ -73,7 +76,7 @@ const describePrefill = (p: Prefill) =>
   `max ${(p.maxSeconds * 1000).toFixed(1)}), ${p.gflops.toFixed(2)} GFLOP -> ${p.gflopPerSecond.toFixed(1)} GFLOP/s`;
 
 const LAYOUT_TEXT: Record<LmHeadLayout, string> = {
-  gemm: 'LM head Gemm(x, wte, transB=1), embedding Gather(wte) rows',
+  gemm: 'LM head on wte as stored (FusedMatMul(x, wte, transB=1) in the fused graph, else Gemm), embedding Gather(wte) rows',
   matmul: 'LM head MatMul(x, wteᵀ), embedding Gather(wteᵀ, axis=1) columns',
 };
 
@@ -129,6 +132,20 @@ async function startPeer(weights: Gpt2Weights, threads: number): Promise<{ peer:
 
 const ratioLine = (what: string, theirs: string, ours: string, ratio: number) =>
   `  ${what.padEnd(32)}${theirs.padStart(13)}${ours.padStart(13)}${`${ratio.toFixed(2)}×`.padStart(14)}`;
+
+/** ORT's MatMul alone on each shape, and torch's after it when the peer runs: what the model's figures are read against. */
+async function matmulCeiling(threads: number, runs: number, peer?: TorchPeer) {
+  console.log(`\nthe ceiling, in the same run: one float32 MatMul alone, ${threads} threads, median of ${runs}${peer ? ' (torch: torch.matmul)' : ''}:`);
+  const out = [];
+  for (const [M, K, N] of MATMUL_SHAPES) {
+    const ours = await ortMatMulSeconds(M, K, N, threads, runs);
+    const theirs = peer ? await peer.matmul(M, K, N, runs) : undefined;
+    const rate = (s: number) => `${matmulGflopPerSecond(M, K, N, s).toFixed(0)} GFLOP/s`;
+    console.log(`  [${M},${K}]·[${K},${N}]`.padEnd(28) + `ORT ${rate(ours)}` + (theirs === undefined ? '' : `, torch ${rate(theirs)}`));
+    out.push({ shape: [M, K, N], ortSeconds: ours, ortGflopPerSecond: matmulGflopPerSecond(M, K, N, ours), ...(theirs === undefined ? {} : { torchSeconds: theirs, torchGflopPerSecond: matmulGflopPerSecond(M, K, N, theirs) }) });
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const threadsFlag = flag('threads') === undefined ? undefined : Number(flag('threads'));
@@ -188,7 +205,6 @@ async function main(): Promise<void> {
   if (peer && started && 'info' in started) {
     const peerDecode = byTokensPerSecond(peerDecodes);
     const info = await peer.info();
-    peer.close();
     const ms = (s: number) => `${(s * 1000).toFixed(1)} ms`;
     console.log(`\nthe same run, side by side (medians; ratio > 1: onnx is faster), torch peak RSS ${info.peakRssMB.toFixed(0)} MB:`);
     console.log(`  ${'measurement'.padEnd(32)}${'torch'.padStart(13)}${'onnx'.padStart(13)}${'onnx / torch'.padStart(14)}`);
@@ -197,6 +213,8 @@ async function main(): Promise<void> {
     console.log(ratioLine(`greedy decode, 128 after 128`, tps(peerDecode), tps(greedy), greedy.tokensPerSecond / peerDecode.tokensPerSecond));
     peerOut = { ...info, prefill: peerPrefills, decode: peerDecode, decodeRuns: peerDecodes };
   }
+  const matmuls = await matmulCeiling(threads, runs, peer);
+  peer?.close();
   const compare: Record<string, number[]> = Object.fromEntries(layouts.map((l) => [l, []]));
   if (runners.length > 1) {
     for (const { runner } of runners) await runner.forward(promptIds(128, 0));
@@ -210,7 +228,7 @@ async function main(): Promise<void> {
   const json = flag('json');
   if (json) {
     const layoutsOut = Object.fromEntries(layouts.map((l) => [l, { ...sessions[l], prefill128: compare[l]!.length ? summarise(128, compare[l]!) : undefined }]));
-    writeFileSync(json, JSON.stringify({ config: CONFIG, flopFormula: FLOP_FORMULA, threads, layout: main.layout, prefill: prefills, decode: greedy, decodeRuns: decodes, layouts: layoutsOut, peakRssMB, peer: peerOut }, null, 2));
+    writeFileSync(json, JSON.stringify({ config: CONFIG, flopFormula: FLOP_FORMULA, threads, layout: main.layout, prefill: prefills, decode: greedy, decodeRuns: decodes, layouts: layoutsOut, matmuls, peakRssMB, peer: peerOut }, null, 2));
   }
 }
 

@@ -69,6 +69,11 @@ export class TorchPeer {
     return (await this.ask<{ seconds: number }>({ op: 'prefill', T, seed })).seconds;
   }
 
+  /** The median seconds of `runs` float32 matmuls [M,K]·[K,N] in torch (scripts/bench/matmul.ts has ORT's). */
+  async matmul(M: number, K: number, N: number, runs: number): Promise<number> {
+    return (await this.ask<{ seconds: number }>({ op: 'matmul', M, K, N, runs })).seconds;
+  }
+
   decode(newTokens: number): Promise<PeerDecode> {
     return this.ask({ op: 'decode', newTokens });
   }

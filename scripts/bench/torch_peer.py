@@ -4,6 +4,7 @@ asks for each measurement in turn, alternating with its own, so that load from o
 both alike. Requests and answers are JSON lines on stdin and stdout:
     {"op": "prefill", "T": 128, "seed": 1}   -> {"seconds": ...}   (one timed forward of a fresh prompt)
     {"op": "decode", "newTokens": 128}       -> {"tokensPerSecond": ..., ...}   (greedy, with the KV cache)
+    {"op": "matmul", "M": 128, "K": 768, "N": 3072, "runs": 15}  -> {"seconds": ...}   (median of torch.matmul)
     {"op": "info"}                           -> versions, threads, BLAS, peak RSS
 
     .venv/bin/python scripts/bench/torch_peer.py --checkpoint DIR --threads 2
@@ -51,6 +52,15 @@ def greedy_decode(model: GPT2LMHeadModel, vocab: int, new_tokens: int = 128) -> 
             "tokensPerSecond": new_tokens / decode, "medianStepSeconds": statistics.median_low(steps)}
 
 
+def matmul_seconds(m: int, k: int, n: int, runs: int) -> float:
+    """The median of `runs` float32 matmuls [m,k]·[k,n], after 3 warm-up runs: the ceiling the model runs against."""
+    g = torch.Generator().manual_seed(m + k + n)
+    x, w = torch.rand(m, k, generator=g) - 0.5, torch.rand(k, n, generator=g) - 0.5
+    for _ in range(3):
+        torch.matmul(x, w)
+    return statistics.median_high([timed(lambda: torch.matmul(x, w)) for _ in range(runs)])
+
+
 def serve(model: GPT2LMHeadModel, info: dict) -> None:
     """One JSON request a line on stdin, one JSON answer a line on stdout, until stdin closes."""
     vocab = model.config.vocab_size
@@ -59,6 +69,8 @@ def serve(model: GPT2LMHeadModel, info: dict) -> None:
         with torch.inference_mode():
             if req["op"] == "prefill":
                 answer = {"seconds": timed(lambda: model(prompt(req["T"], req["seed"], vocab)))}
+            elif req["op"] == "matmul":
+                answer = {"seconds": matmul_seconds(req["M"], req["K"], req["N"], req["runs"])}
             elif req["op"] == "decode":
                 answer = greedy_decode(model, vocab, req["newTokens"])
             else:
