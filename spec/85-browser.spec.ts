@@ -29,7 +29,6 @@ import { loadModel, tolerance } from './support/fixtures';
 import { forwardCases } from './support/goldens';
 import { mutants } from './support/mutants/mutants';
 import { tempDir } from './support/temp';
-import { until } from './support/until';
 
 const here = (path: string) => join(packageRoot(), path);
 const REFERENCE = here('spec/support/browser/reference.mjs');
@@ -138,7 +137,7 @@ describe('Runners in a browser page: the same protocol, with the page as the run
 
     it("captures the page's console errors in the runner's stderr, for the report", async () => {
       const line = 'console.error: hostile page: an error on the console at start';
-      await until(() => page.stderr().includes(line), 10_000);
+      await until(() => page.stderr().includes(line));
       expect(page.stderr()).toContain(line);
     });
 
