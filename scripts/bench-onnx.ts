@@ -144,7 +144,13 @@ async function matmulCeiling(threads: number, runs: number, peer?: TorchPeer) {
     console.log(`  [${M},${K}]·[${K},${N}]`.padEnd(28) + `ORT ${rate(ours)}` + (theirs === undefined ? '' : `, torch ${rate(theirs)}`));
     out.push({ shape: [M, K, N], ortSeconds: ours, ortGflopPerSecond: matmulGflopPerSecond(M, K, N, ours), ...(theirs === undefined ? {} : { torchSeconds: theirs, torchGflopPerSecond: matmulGflopPerSecond(M, K, N, theirs) }) });
   }
-  return out;
+  // One row times a [K,N] weight: it streams the weight from memory, as each decode step streams every weight.
+  const row = out.find((m) => m.shape[0] === 1)!;
+  const gbPerSecond = (row.shape[1]! * row.shape[2]! * 4) / row.ortSeconds / 1e9;
+  const weightBytes = 4 * (CONFIG.nLayer * (12 * CONFIG.nEmbd * CONFIG.nEmbd + 13 * CONFIG.nEmbd) + (CONFIG.vocabSize + CONFIG.nPositions) * CONFIG.nEmbd);
+  const decodeBound = (gbPerSecond * 1e9) / weightBytes;
+  console.log(`  the one-row MatMul streams its weight at ${gbPerSecond.toFixed(1)} GB/s: a decode step reads all ${(weightBytes / 1e6).toFixed(0)} MB of weights, so about ${decodeBound.toFixed(0)} tokens/s is the bound`);
+  return { shapes: out, weightGBPerSecond: gbPerSecond, decodeBoundTokensPerSecond: decodeBound };
 }
 
 async function main(): Promise<void> {
