@@ -36,7 +36,9 @@ Weights up to ${EMBED_LIMIT / 2 ** 30} GiB (gpt2 and gpt2-medium in float32) are
 (gpt2-large: 3.1 GB, gpt2-xl: 6.2 GB in float32), which one protobuf message cannot hold (2 GiB), go to
 FILE.data beside it as ONNX external data (each tensor at a ${EXTERNAL_ALIGN}-byte aligned offset; the location
 in FILE is the side file's name, relative to FILE's folder: keep the two files together).
---external-data and --embed-weights choose instead of the size.`,
+--external-data and --embed-weights choose instead of the size.
+Exit status: 0 written; 1 the checkpoint or the files could not be read or written, or --embed-weights on
+weights past 2 GiB (one line on stderr); 2 bad usage.`,
   FLAGS,
 );
 
