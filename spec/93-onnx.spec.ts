@@ -5,23 +5,41 @@
  * command writes a file that another runner can run.
  */
 import { describe, expect, it } from '@jest/globals';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { existsSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Gpt2Config, Gpt2Weights, Tensor } from '../runners/contract';
 import { BackendError, CacheShapeError, CheckpointError, NotExposedError, RunnerStateError, SequenceTooLongError, TokenIdError } from '../runners/errors';
-import { createExternalOnnxRunner, createOnnxRunner, decoderNames, defaultExternalModel, exportDecoder, OnnxModelError, OnnxSettingsError, ORT_VERSION } from '../runners/onnx';
+import {
+  createExternalOnnxRunner,
+  createOnnxRunner,
+  decoderNames,
+  defaultExternalModel,
+  EMBED_LIMIT,
+  EXTERNAL_ALIGN,
+  exportDecoder,
+  needsExternalData,
+  OnnxModelError,
+  OnnxSettingsError,
+  ORT_VERSION,
+  PROTOBUF_LIMIT,
+  sideFileOf,
+  weightBytes,
+  writeDecoder,
+} from '../runners/onnx';
 import { GraphBuilder } from '../runners/onnx/graph';
 import { encodeTensor, ProtoWriter } from '../runners/onnx/proto';
 import { createSession, fromOrt, ortTensor, sessionOptions } from '../runners/onnx/session';
 import { decoderGraph } from '../runners/onnx/gpt2-graph';
+import { bytesOf } from '../runners/onnx/graph';
 import { fixturesRoot } from '../runners/paths';
 import { ReferenceRunner } from '../runners/reference/runner';
-import { float32, float64, ids } from '../runners/tensor';
-import { hfConfigJson, loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
+import { float32, float64, ids, shapeSize } from '../runners/tensor';
+import { expectedShapes, hfConfigJson, loadCheckpoint, weightsFromRecord } from '../runners/weights/checkpoint';
 import { writeSafetensors } from '../runners/weights/safetensors';
-import { writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
+import { GPT2_SHAPES, writeSeededCheckpoint } from '../runners/weights/seeded-checkpoint';
 import { storedTensor } from '../runners/weights/stored';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { bundled } from './support/bundle';
@@ -472,6 +490,120 @@ describe('The export command', () => {
     expect(maxAbsDiff(a.logits, (await builtin.forward(ids([[1, 2, 3]]))).logits)).toBe(0);
     expect(cli('--weights', join(REPO, 'no-such-dir'), '--out', out).status).toBe(1);
     await Promise.all([external.dispose(), builtin.dispose()]);
+  });
+
+  it('writes the weights beside the file with --external-data, and says where', () => {
+    const dir = join(REPO, 'fixtures', 'models', 'gpt2-mini');
+    const out = join(tempDir('gpt2-onnx-spec-'), 'mini.onnx');
+    const run = cli('--weights', dir, '--out', out, '--external-data');
+    expect([run.status, run.stderr]).toEqual([0, '']);
+    expect(run.stdout).toContain(`weights in ${sideFileOf(out)}: 1.65 MB, 40 tensors as external data`);
+    expect(existsSync(sideFileOf(out))).toBe(true);
+    const both = cli('--weights', dir, '--out', out, '--external-data', '--embed-weights');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--external-data and --embed-weights exclude each other/);
+    expect(cli('--help').stdout).toMatch(/Weights up to 1\.5 GiB .* are embedded in FILE\. Larger ones/s);
+  });
+
+  it('refuses, in one line and with exit status 1, an --out it cannot write, before reading the checkpoint', () => {
+    const dir = join(REPO, 'fixtures', 'models', 'gpt2-mini');
+    const folder = tempDir('gpt2-onnx-spec-');
+    const file = join(folder, 'a-file');
+    writeFileSync(file, '');
+    for (const [out, why] of [
+      [join(file, 'x.onnx'), `(${file} is not a folder: a file lies on the way)`],
+      [folder, '(it is a folder)'],
+    ] as const) {
+      const run = cli('--weights', join(REPO, 'no-such-dir'), '--out', out); // the checkpoint's error would come first if it were read
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(`export-onnx: --out ${out}: cannot be written ${why}\n`);
+    }
+    expect(cli('--weights', dir, '--out', folder, '--external-data').status).toBe(1);
+    expect(existsSync(sideFileOf(folder))).toBe(false);
+  });
+});
+
+describe('The export with its weights as external data', () => {
+  const mini = join(REPO, 'fixtures', 'models', 'gpt2-mini');
+  /** The decoder's feeds for a prompt from an empty past, or a step after a cached one. */
+  const feeds = (w: Gpt2Weights, tokens: number[], past?: Record<string, OrtTensor>, P = 0) => {
+    const { nLayer, nHead: H, nEmbd: D } = w.config;
+    const f: Record<string, OrtTensor> = {
+      input_ids: ortTensor('int64', BigInt64Array.from(tokens, BigInt), [1, tokens.length]),
+      position_ids: ortTensor('int64', BigInt64Array.from(tokens, (_, t) => BigInt(P + t)), [1, tokens.length]),
+    };
+    for (let i = 0; i < nLayer; i++) {
+      for (const kv of ['key', 'value']) f[`past_key_values.${i}.${kv}`] = past?.[`present.${i}.${kv}`] ?? ortTensor('float32', new Float32Array(0), [1, H, 0, D / H]);
+    }
+    return f;
+  };
+
+  it('writes every weight to FILE.data, which onnxruntime loads beside the .onnx, giving the embedded export\'s outputs bit for bit', async () => {
+    const w = loadCheckpoint(mini);
+    const out = join(tempDir('gpt2-onnx-external-'), 'mini.onnx');
+    const written = writeDecoder(w, out, { externalData: true });
+    expect(written.external?.path).toBe(sideFileOf(out));
+    expect(written.modelBytes).toBeLessThan(weightBytes(w.config, 'float32') / 50); // the graph only: no weight inside
+    const [external, embedded] = await Promise.all([createSession(out, 1), createSession(exportDecoder(w, 'float32'), 1)]);
+    const prompt = [[5, 6, 7, 8], feeds(w, [5, 6, 7, 8])] as const;
+    const a = await external.run(prompt[1]);
+    const b = await embedded.run(prompt[1]);
+    const a2 = await external.run(feeds(w, [9], a, 4));
+    const b2 = await embedded.run(feeds(w, [9], b, 4));
+    for (const [x, y] of [[a, b], [a2, b2]] as const) {
+      for (const name of external.outputNames) expect([name, sameBits(fromOrt(x[name], name), fromOrt(y[name], name))]).toEqual([name, true]);
+    }
+    await Promise.all([external.release(), embedded.release()]);
+    // The external runner runs the pair as it is, from the model's path.
+    const runner = createExternalOnnxRunner(out);
+    await runner.load(w);
+    expect(sameBits((await runner.forward(ids([prompt[0]]))).logits, fromOrt(b.logits, 'logits'))).toBe(true);
+    await runner.dispose();
+  });
+
+  it('lays the side file out front to back: each tensor at an offset aligned to 4096 bytes, its length and bytes the weight\'s', () => {
+    const w = loadCheckpoint(mini);
+    for (const precision of ['float32', 'float64'] as const) {
+      const out = join(tempDir('gpt2-onnx-external-'), `mini-${precision}.onnx`);
+      const { external } = writeDecoder(w, out, { externalData: true, precision });
+      const file = readFileSync(external!.path);
+      expect(EXTERNAL_ALIGN).toBe(4096);
+      expect(external!.tensors.map((t) => t.name).sort()).toEqual(w.names().sort());
+      let end = 0;
+      for (const t of external!.tensors) {
+        const weight = w.get(t.name);
+        const data = precision === 'float32' ? Float32Array.from(weight.data) : Float64Array.from(weight.data);
+        expect([t.name, t.offset % EXTERNAL_ALIGN, t.length]).toEqual([t.name, 0, shapeSize(weight.shape) * (precision === 'float32' ? 4 : 8)]);
+        expect(t.offset).toBeGreaterThanOrEqual(end);
+        expect(t.offset - end).toBeLessThan(EXTERNAL_ALIGN); // only the padding between them
+        expect(file.subarray(t.offset, t.offset + t.length).equals(bytesOf(data))).toBe(true);
+        end = t.offset + t.length;
+      }
+      expect(file.length).toBe(end);
+    }
+  });
+
+  it('goes to external data by itself past 1.5 GiB of weights, a quarter under protobuf\'s 2 GiB, and refuses to embed past 2 GiB', () => {
+    expect(EMBED_LIMIT).toBe(1.5 * 2 ** 30);
+    expect(PROTOBUF_LIMIT).toBe(2 ** 31);
+    expect([needsExternalData(EMBED_LIMIT), needsExternalData(EMBED_LIMIT + 1)]).toEqual([false, true]);
+    const decide = (size: string, precision: 'float32' | 'float64') => needsExternalData(weightBytes(GPT2_SHAPES[size]!, precision));
+    for (const config of Object.values(GPT2_SHAPES)) {
+      const tensors = [...expectedShapes(config).values()].reduce((n, shape) => n + shapeSize(shape), 0);
+      expect([weightBytes(config, 'float32'), weightBytes(config, 'float64')]).toEqual([4 * tensors, 8 * tensors]);
+    }
+    expect(['gpt2', 'gpt2-medium', 'gpt2-large', 'gpt2-xl'].map((s) => decide(s, 'float32'))).toEqual([false, false, true, true]);
+    expect(['gpt2', 'gpt2-medium'].map((s) => decide(s, 'float64'))).toEqual([false, true]);
+    // A small model is embedded unless asked: no side file.
+    const out = join(tempDir('gpt2-onnx-external-'), 'tiny.onnx');
+    expect(writeDecoder(tinyWeights(), out).external).toBeUndefined();
+    expect(existsSync(sideFileOf(out))).toBe(false);
+    // Embedding gpt2-large is refused from its config alone, before any weight is read or any file written.
+    const large: Gpt2Weights = { config: GPT2_SHAPES['gpt2-large']!, names: () => [], get: () => { throw new Error('no weight should be read'); } };
+    const big = join(tempDir('gpt2-onnx-external-'), 'large.onnx');
+    expect(() => writeDecoder(large, big, { externalData: false })).toThrow(OnnxSettingsError);
+    expect(() => writeDecoder(large, big, { externalData: false })).toThrow(/3\.10 GB, more than one protobuf message .* can hold \(2 GiB\): write them as external data/);
+    expect(existsSync(big)).toBe(false);
   });
 });
 

@@ -4,6 +4,8 @@
  * output names instead of assuming them, feeds what the layout asks for (input_ids; attention_mask of
  * ones; position_ids; the past keys and values, empty on the first step) and implements forward() only:
  * the components are inside the file and cannot be called one by one.
+ * Its sessions are made with the onnx runner's settings (session.ts: threads, optimization level 'all',
+ * prepacking, the arena); its nodes are never rewritten into ours, as the point is to run their graph.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -13,7 +15,7 @@ import { WholeModelRunner } from '../whole-model-runner';
 import { CheckpointError } from '../errors';
 import { headSize } from '../validate';
 import type { FloatType } from './graph';
-import { backendString, createSession, floatTensor, fromOrt, idsTensor, OnnxModelError, ortTensor, resolveThreads } from './session';
+import { backendString, createSession, floatTensor, fromOrt, idsTensor, OnnxModelError, ortTensor, resolveThreads, type RunnerSessionOptions } from './session';
 import { fixturesRoot } from '../paths';
 
 /** The file's inputs and outputs, as the runner understood them. */
@@ -119,7 +121,7 @@ export class ExternalOnnxRunner extends WholeModelRunner {
 
   constructor(
     readonly path: string = defaultExternalModel(),
-    opts: { threads?: number } = {},
+    private readonly opts: RunnerSessionOptions = {},
   ) {
     super();
     this.threads = resolveThreads(opts.threads);
@@ -159,11 +161,14 @@ export class ExternalOnnxRunner extends WholeModelRunner {
     }
   }
 
-  /** A session on the file; a file ONNX Runtime cannot parse is an OnnxModelError naming it, with ORT's error as the cause. */
+  /**
+   * A session on the file, given to ORT by its path so that external data beside it is found (a location is
+   * relative to the model's folder); a file ONNX Runtime cannot parse is an OnnxModelError naming it, with
+   * ORT's error as the cause.
+   */
   private async openSession(): Promise<InferenceSession> {
-    const bytes = readFileSync(this.path);
     try {
-      return await createSession(bytes, this.threads);
+      return await createSession(this.path, this.threads, [], { prepack: this.opts.prepack, arena: this.opts.arena });
     } catch (e) {
       throw new OnnxModelError(`${this.path}: ONNX Runtime cannot load it as a model (${(e as Error).message})`, { cause: e });
     }

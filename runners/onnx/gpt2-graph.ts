@@ -10,7 +10,7 @@ import type { Gpt2Config, Gpt2Weights } from '../contract';
 import { type FileStamp, type StoredTensor, storedTensor } from '../weights/stored';
 import { headSize } from '../validate';
 import { fusedBlocks } from './fused-graph';
-import { type FloatType, GraphBuilder } from './graph';
+import { bytesOf, type ExternalDataSink, type FloatType, GraphBuilder } from './graph';
 
 /**
  * How the LM head multiplies by wteᵀ; both store the tied matrix once. See docs/onnx.md for the measurements.
@@ -33,6 +33,11 @@ export interface GraphOptions {
    * either from files or from memory, not both. Default false.
    */
   inPlace?: boolean;
+  /**
+   * Write each weight to this file as it is added (an export's side file), and have its initializer name
+   * the bytes there: the graph never holds the weights, only where they went. Overrides externalData and inPlace.
+   */
+  externalFile?: ExternalDataSink;
   /** The decoder's blocks on ORT's fused contrib operators (fused-graph.ts); float32 only. Default false. */
   contrib?: boolean;
   /**
@@ -68,6 +73,7 @@ export class GraphContext {
   readonly type: FloatType;
   readonly lmHeadLayout: LmHeadLayout;
   private readonly external: boolean;
+  private readonly sink?: ExternalDataSink;
   /** The checkpoint file ORT reads the weights from in place, if it does, and the version of it they were checked in. */
   readonly inFile?: { path: string; stamp: FileStamp };
   readonly contrib: boolean;
@@ -84,7 +90,8 @@ export class GraphContext {
     this.type = opts.type;
     this.lmHeadLayout = opts.lmHead ?? 'gemm';
     this.external = opts.externalData ?? false;
-    if (this.external && opts.inPlace && this.lmHeadLayout === 'gemm') this.inFile = wholeFileInPlace(weights, this.type);
+    this.sink = opts.externalFile;
+    if (this.external && !this.sink && opts.inPlace && this.lmHeadLayout === 'gemm') this.inFile = wholeFileInPlace(weights, this.type);
     this.contrib = opts.contrib ?? false;
     if (this.contrib && this.type !== 'float32') throw new Error(`graph ${name}: ORT's contrib operators are used in float32 graphs only`);
   }
@@ -103,8 +110,13 @@ export class GraphContext {
     }
     const t = this.weights.get(name);
     const Array_ = this.type === 'float32' ? Float32Array : Float64Array;
-    const data = t.data instanceof Array_ ? t.data : Array_.from(t.data);
-    this.g.initializer(name, this.type, t.shape, data, { external: this.external });
+    return this.add(name, t.shape, t.data instanceof Array_ ? t.data : Array_.from(t.data));
+  }
+
+  /** A weight's initializer from its data: written to the sink, or held (as external data in memory, or raw_data). */
+  private add(name: string, dims: readonly number[], data: Float32Array | Float64Array): string {
+    if (this.sink) this.g.fileInitializer(name, this.type, dims, this.sink.location, this.sink.write(name, bytesOf(data)));
+    else this.g.initializer(name, this.type, dims, data, { external: this.external });
     this.added.add(name);
     return name;
   }
@@ -117,9 +129,7 @@ export class GraphContext {
     const [V, D] = wte.shape as [number, number];
     const out = this.type === 'float32' ? new Float32Array(V * D) : new Float64Array(V * D);
     for (let v = 0; v < V; v++) for (let d = 0; d < D; d++) out[d * V + v] = wte.data[v * D + d]!;
-    this.g.initializer(name, this.type, [D, V], out, { external: this.external });
-    this.added.add(name);
-    return name;
+    return this.add(name, [D, V], out);
   }
 
   /** The causal mask [T,S] for the scores of queries `q` [B,H,T,Dh] against keys `k` [B,H,S,Dh], built once per graph. */

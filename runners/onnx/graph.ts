@@ -17,6 +17,16 @@ export interface ExternalData {
   data: Uint8Array;
 }
 
+/**
+ * A file that external data is written to as the graph is built, one tensor after another (an export's
+ * side file): write() stores a tensor's bytes and says where they went, `location` is the file's name
+ * relative to the model's folder.
+ */
+export interface ExternalDataSink {
+  readonly location: string;
+  write(name: string, bytes: Uint8Array): { offset: number; length: number };
+}
+
 /** Little-endian bytes of a typed array, without a copy (every platform ORT's CPU build runs on is little-endian). */
 export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -79,8 +89,9 @@ export class GraphBuilder {
   }
 
   /**
-   * A weight that ORT reads in place from a file, `length` bytes from `offset`: `location` is the file's
-   * name, relative to the folder the session is told (sessionOptions' externalFolder).
+   * A weight whose bytes lie in a file, `length` bytes from `offset`: `location` is the file's name, relative
+   * to the model's folder (for a model given as bytes, the folder the session is told: sessionOptions'
+   * externalFolder). A checkpoint file that ORT reads in place, or an export's side file (ExternalDataSink).
    */
   fileInitializer(name: string, type: ElemType, dims: readonly number[], location: string, extent: { offset: number; length: number }): string {
     this.initializers.push({ name: this.claim(name), type, dims, bytes: new Uint8Array(0), external: location, extent });

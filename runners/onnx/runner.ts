@@ -13,12 +13,10 @@ import { checkCache, checkIds, headSize } from '../validate';
 import { ATTENTION_TRACE, componentGraph, type ComponentKey, decoderGraph, decoderNames, type GraphContext, type LmHeadLayout } from './gpt2-graph';
 import type { FloatType } from './graph';
 import { checkUnchanged, type FileStamp } from '../weights/stored';
-import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads } from './session';
+import { backendString, createSession, OnnxSettingsError, floatTensor, fromOrt, idsTensor, ORT_VERSION, ortTensor, resolveThreads, type RunnerSessionOptions } from './session';
 
-export interface OnnxRunnerOptions {
+export interface OnnxRunnerOptions extends RunnerSessionOptions {
   precision: FloatType;
-  /** Intra-op threads; default GPT2_ONNX_THREADS, else the core count. */
-  threads?: number;
   /** How the LM head multiplies by wteᵀ (see docs/onnx.md); 'gemm' unless measured otherwise. */
   lmHead?: LmHeadLayout;
   /**
@@ -26,10 +24,6 @@ export interface OnnxRunnerOptions {
    * weights in the proto's buffer, and no 2 GB protobuf limit. false embeds them as raw_data.
    */
   externalData?: boolean;
-  /** ORT's weight prepacking (session.ts); default true. */
-  prepack?: boolean;
-  /** ORT's CPU memory arena (session.ts); default true. */
-  arena?: boolean;
   /** The execution provider (session.ts); default 'cpu'. 'webgpu' exists only in onnxruntime-web, in a page. */
   executionProvider?: 'cpu' | 'webgpu';
   /**

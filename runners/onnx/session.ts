@@ -34,6 +34,19 @@ export function resolveThreads(option?: number, env = process.env.GPT2_ONNX_THRE
   return value;
 }
 
+/**
+ * The session settings every ONNX runner takes from its caller (createOnnxRunner, createExternalOnnxRunner),
+ * turned into ORT's options by sessionOptions() for both alike.
+ */
+export interface RunnerSessionOptions {
+  /** Intra-op threads; default GPT2_ONNX_THREADS, else the core count. */
+  threads?: number;
+  /** ORT's weight prepacking (SessionSettings); default true. */
+  prepack?: boolean;
+  /** ORT's CPU memory arena (SessionSettings); default true. */
+  arena?: boolean;
+}
+
 /** How a session is made beyond its thread count. */
 export interface SessionSettings {
   /**
@@ -82,11 +95,14 @@ export function ortTensor(type: 'float32' | 'float64' | 'int64', data: Float32Ar
   return new ort.Tensor(type, toMainRealm(data) as Float32Array, [...dims]);
 }
 
-/** A session on model bytes, with the bytes of the initializers they keep outside (graph.ts), if any. */
-export function createSession(bytes: Uint8Array, threads: number, externalData: readonly ExternalData[] = [], settings: SessionSettings = {}): Promise<InferenceSession> {
+/**
+ * A session on model bytes, with the bytes of the initializers they keep outside (graph.ts), if any; or on a
+ * .onnx file's path, whose external data ORT finds in the file's folder.
+ */
+export function createSession(model: Uint8Array | string, threads: number, externalData: readonly ExternalData[] = [], settings: SessionSettings = {}): Promise<InferenceSession> {
   const options = sessionOptions(threads, settings);
   if (externalData.length > 0) options.externalData = externalData.map((f) => ({ path: f.path, data: toMainRealm(f.data) }));
-  return ort.InferenceSession.create(toMainRealm(bytes), options);
+  return typeof model === 'string' ? ort.InferenceSession.create(model, options) : ort.InferenceSession.create(toMainRealm(model), options);
 }
 
 /** A float tensor in the given type for ORT: the same buffer when the dtype matches, else a rounded copy. */

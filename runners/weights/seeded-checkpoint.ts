@@ -7,6 +7,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAll } from '../files';
 import type { Gpt2Config } from '../contract';
 import { shapeSize } from '../tensor';
 import { expectedShapes, hfConfigJson } from './checkpoint';
@@ -74,7 +75,7 @@ function writeTensor(fd: number, name: string, n: number, dtype: StoredDType, ra
     const m = Math.min(CHUNK, n - done);
     for (let i = 0; i < m; i++) values[i] = centre + spread * (random() - 0.5);
     if (stored instanceof Uint16Array) for (let i = 0; i < m; i++) stored[i] = dtype === 'F16' ? toHalf(values[i]!) : toBfloat16(values[i]!);
-    writeSync(fd, new Uint8Array(stored.buffer, 0, m * BYTES[dtype]));
+    writeAll(fd, new Uint8Array(stored.buffer, 0, m * BYTES[dtype]));
   }
 }
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpt2Config, Gpt2Weights } from '../../runners/contract';
 import { hfConfigJson } from '../../runners/weights/checkpoint';
+import { writeAll } from '../../runners/files';
 import { bytesOf } from '../../runners/onnx/graph';
 
 /** The GPT-2 shapes of the Hub's four checkpoints. */
@@ -50,11 +51,6 @@ export function writeCheckpoint(dir: string, weights: Gpt2Weights): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** write(2) may write less than asked (and at most ~2 GiB at once): loop until every byte is out. */
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 /** A fresh temp folder for a checkpoint, and its removal. */

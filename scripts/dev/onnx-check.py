@@ -1,7 +1,10 @@
 """Checks, with Python's onnx and onnxruntime, the decoder graphs gpt2-spec writes (run by onnx-check.sh).
 
-For every <model>-<precision>.onnx in the folder:
-  1. onnx.checker.check_model(full_check=True): the file is a valid model, and strict shape inference agrees;
+For every <model>-<precision>.onnx in the folder, and in its external/ subfolder (the same exports with the
+weights as external data in <file>.data beside each):
+  1. onnx.checker.check_model(path, full_check=True): the file is a valid model, and strict shape inference
+     agrees; where the weights are external data, every one names the side file, at a 4096-byte aligned
+     offset, with the tensor's length;
   2. the I/O names are Optimum's (input_ids, position_ids, past_key_values.{i}.key/value; logits, present.{i}.*);
   3. Python onnxruntime runs a prompt from empty past tensors, then a cached step, and reproduces the logits and
      presents our Node runner computed (<model>-<precision>.ours.safetensors, saved alongside);
@@ -59,14 +62,30 @@ class Decoder:
         return out["logits"], [(out[f"present.{i}.key"], out[f"present.{i}.value"]) for i in range(self.n_layer)]
 
 
-def check_file(path: pathlib.Path, manifest: dict) -> list[str]:
+def external_layout(path: pathlib.Path, proto: onnx.ModelProto) -> str:
+    """Where the weights are: embedded, or external data in one side file, each aligned and of its tensor's length."""
+    external = [t for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if not external:
+        return "weights: embedded"
+    side = path.with_name(path.name + ".data")
+    for t in external:
+        info = {e.key: e.value for e in t.external_data}
+        size = int(numpy.prod(t.dims)) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+        if info["location"] != side.name or int(info["offset"]) % 4096 or int(info["length"]) != size:
+            raise AssertionError(f"{path.name}: {t.name}'s external data {info} is not {side.name}, 4096-aligned, {size} bytes")
+    return (f"weights: {len(external)} of {len(proto.graph.initializer)} initializers external in {side.name} "
+            f"({side.stat().st_size / 1e6:.2f} MB), offsets 4096-aligned, lengths the tensors' bytes")
+
+
+def check_file(path: pathlib.Path, ours_dir: pathlib.Path, manifest: dict) -> list[str]:
     model, precision = path.stem.rsplit("-", 1)
     lines = []
-    proto = onnx.load(str(path))
-    onnx.checker.check_model(proto, full_check=True)
+    onnx.checker.check_model(str(path), full_check=True)  # the path form: it reads external data beside the file
+    proto = onnx.load(str(path), load_external_data=False)
     opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
     ops = sorted({n.op_type for n in proto.graph.node})
-    lines.append(f"onnx.checker.check_model(full_check=True): ok   (IR {proto.ir_version}, opset {opset}, {len(proto.graph.node)} nodes: {', '.join(ops)})")
+    lines.append(f"onnx.checker.check_model(path, full_check=True): ok   (IR {proto.ir_version}, opset {opset}, {len(proto.graph.node)} nodes: {', '.join(ops)})")
+    lines.append(external_layout(path, proto))
 
     dec = Decoder(path)
     n = dec.n_layer
@@ -76,7 +95,7 @@ def check_file(path: pathlib.Path, manifest: dict) -> list[str]:
         raise AssertionError(f"{path.name}: I/O names {list(dec.inputs)} -> {dec.outputs} are not the Optimum names")
     lines.append(f"I/O names: Optimum's ({len(want_in)} inputs, {len(want_out)} outputs)")
 
-    ours = load_file(str(path.with_suffix(".ours.safetensors")))
+    ours = load_file(str(ours_dir / f"{path.stem}.ours.safetensors"))
     same = SAME_RUNTIME[precision]
     worst = 0.0
     max_abs = 0.0
@@ -121,16 +140,16 @@ def main(argv: list[str]) -> int:
         return 2
     folder = pathlib.Path(argv[0])
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
-    files = sorted(folder.glob("*-float*.onnx"))
+    files = sorted(folder.glob("*-float*.onnx")) + sorted(folder.glob("external/*-float*.onnx"))
     if not files:
         print(f"onnx-check: no <model>-<precision>.onnx files in {folder}", file=sys.stderr)
         return 2
     print(f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__} (Python), numpy {numpy.__version__}")
     failed = 0
     for path in files:
-        print(f"{path.name} ({path.stat().st_size / 1e6:.2f} MB)")
+        print(f"{path.relative_to(folder)} ({path.stat().st_size / 1e6:.2f} MB)")
         try:
-            for line in check_file(path, manifest):
+            for line in check_file(path, folder, manifest):
                 print(f"  {line}")
         except Exception as e:  # report every file, then fail
             failed += 1

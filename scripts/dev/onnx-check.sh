@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Dev check (not CI) of the ONNX graphs gpt2-spec writes, with Python's own onnx and onnxruntime:
-#   1. exports the full decoder of both fixture models, float32 and float64, with scripts/export-onnx.ts;
+#   1. exports the full decoder of both fixture models, float32 and float64, with scripts/export-onnx.ts, each
+#      with its weights embedded and again as external data (--external-data, into external/);
 #   2. computes, with our onnx runner in Node, the logits and presents of a prompt (empty past) and of a
 #      cached step after it, and saves them beside each .onnx file;
 #   3. runs scripts/dev/onnx-check.py: onnx.checker.check_model(full_check=True) on every file, then Python
@@ -17,6 +18,7 @@ mkdir -p "$OUT"
 for model in gpt2-tiny gpt2-mini; do
   for precision in float32 float64; do
     node -r esbuild-register scripts/export-onnx.ts --weights "fixtures/models/$model" --out "$OUT/$model-$precision.onnx" --precision "$precision"
+    node -r esbuild-register scripts/export-onnx.ts --weights "fixtures/models/$model" --out "$OUT/external/$model-$precision.onnx" --precision "$precision" --external-data
   done
 done
 
@@ -38,7 +40,7 @@ const out = process.argv[2]!;
     const prompt = int32([2, 6], Array.from({ length: 12 }, (_, i) => (i * 7919 + 13) % V));
     const step = int32([2, 2], Array.from({ length: 4 }, (_, i) => (i * 104729 + 5) % V));
     for (const precision of ['float32', 'float64'] as const) {
-      const runner = createOnnxRunner({ precision });
+      const runner = createOnnxRunner({ precision, contrib: false }); // the exported file's graph: standard operators
       await runner.load(weights);
       const first = await runner.forward(prompt);
       const second = await runner.forward(step, first.present);
