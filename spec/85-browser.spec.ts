@@ -139,6 +139,21 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(page.stderr()).toContain('console.error: hostile page: an error on the console at start');
     });
 
+    it('serves the page files inside the fixtures folder and inside installed packages, and nothing above them', async () => {
+      // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
+      const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
+      await until(() => probed().length === 6, 3_000);
+      const status = Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]));
+      expect(status).toEqual({
+        'fixtures/manifest.json': 200,
+        'fixtures/..%2fpackage.json': 404,
+        'pkg/playwright-core/package.json': 200,
+        'pkg/playwright-core/..%2f..%2fpackage.json': 404,
+        'pkg/..%2fpackage.json': 404,
+        'pkg/.%2fpackage.json': 404,
+      });
+    });
+
     it('fails a call whose answer is not a tensor, in the harness, not in the page', async () => {
       const e = await failure(page.layerNorm(x(), 'h.0.ln_1'));
       expect(e?.name).toBe('ProtocolError');

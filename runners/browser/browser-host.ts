@@ -177,27 +177,31 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/
 /** Isolation headers: SharedArrayBuffer, and so multi-threaded wasm, needs them. */
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store' };
 
+/** `rest` resolved under `root`, when it names a file inside that folder: never the folder itself, nor anything above it. */
+function fileInside(root: string, rest: string): string | undefined {
+  const path = resolve(root, rest);
+  return path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile() ? path : undefined;
+}
+
 /** A file of an installed package, by `NAME/PATH`, resolved from the adapter's folder, then from gpt2-spec's. */
 function packageFile(rest: string): string | undefined {
   const parts = rest.split('/');
   const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
-  const name = parts.slice(0, nameParts).join('/');
+  const nameSegments = parts.slice(0, nameParts);
+  // A name is one folder in node_modules (two with a scope): '..' there would make the folder above a package's.
+  if (nameSegments.length < nameParts || nameSegments.some((p) => p === '' || p === '.' || p === '..')) return undefined;
+  const name = nameSegments.join('/');
   const file = parts.slice(nameParts).join('/');
   for (const from of [dirname(adapterPath), packageRoot()]) {
     const root = packageDir(name, from);
-    if (!root) continue;
-    const path = resolve(root, file);
-    if (path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile()) return path;
+    const path = root && fileInside(root, file);
+    if (path) return path;
   }
   return undefined;
 }
 
 /** A file under the fixtures folder (fixturesRoot), by its path there: a model folder that a page loads by URL. */
-function fixtureFile(rest: string): string | undefined {
-  const root = fixturesRoot();
-  const path = resolve(root, rest);
-  return path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile() ? path : undefined;
-}
+const fixtureFile = (rest: string): string | undefined => fileInside(fixturesRoot(), rest);
 
 /** A package's folder as Node would find it from `from`: node_modules/NAME in `from` or a folder above (not every package exports its package.json). */
 function packageDir(name: string, from: string): string | undefined {
