@@ -141,6 +141,21 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(page.stderr()).toContain(line);
     });
 
+    it('serves the page files inside the fixtures folder and inside installed packages, and nothing above them', async () => {
+      // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
+      const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
+      await until(() => probed().length === 6, 3_000);
+      const status = Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]));
+      expect(status).toEqual({
+        'fixtures/manifest.json': 200,
+        'fixtures/..%2fpackage.json': 404,
+        'pkg/playwright-core/package.json': 200,
+        'pkg/playwright-core/..%2f..%2fpackage.json': 404,
+        'pkg/..%2fpackage.json': 404,
+        'pkg/.%2fpackage.json': 404,
+      });
+    });
+
     it('fails a call whose answer is not a tensor, in the harness, not in the page', async () => {
       const e = await failure(page.layerNorm(x(), 'h.0.ln_1'));
       expect(e?.name).toBe('ProtocolError');
@@ -217,6 +232,36 @@ describe('Runners in a browser page: the same protocol, with the page as the run
         expect(compareTensors(got, await erf.mlp(x, 0), tol).pass).toBe(true);
       } finally {
         await runner.dispose();
+      }
+    }, 120_000);
+  });
+
+  withBrowser("the built-in browser-transformers-js: transformers.js's web build on its own GPT-2", () => {
+    // The same folder and the same forward as the transformers.js runner in Node, on another build of ONNX
+    // Runtime (onnxruntime-web's wasm, not onnxruntime-node's native CPU kernels): close, not bit for bit.
+    it('reports the web build, its onnxruntime-web and its device, refuses another model, and computes what the Node build computes within the float32 tolerance', async () => {
+      const c = forwardCases().find((k) => k.id === 'gpt2-mini/random-8')!;
+      const weights = loadModel(c.info.model);
+      const page = await runnerSource('browser-transformers-js').create();
+      const node = await runnerSource('transformers.js').create();
+      try {
+        expect(page.backend).toMatch(/^transformers\.js 4\.3\.2 web \(AutoModelForCausalLM, its own forward\), onnxruntime-web 1\.31\.0-dev\S* wasm fp32 \(1 wasm thread\), gpt2-mini\/onnx\/model\.onnx in Chromium \d/);
+        const refused = await failure(page.load(loadModel('gpt2-tiny')));
+        expect(refused?.name).toBe('NotExposedError');
+        expect(refused?.message).toMatch(/transformers\.js runs only the model of fixtures\/transformers-js\/gpt2-mini: layers 3 \(this model has 2\)/);
+        await page.load(weights);
+        await node.load(weights);
+        const input = c.get('input_ids');
+        const [got, want] = [await page.forward(input), await node.forward(input)];
+        const logits = tolerance('forward.logits', 'float32');
+        const present = tolerance('forward.present', 'float32');
+        expect(describeComparison('logits', compareTensors(got.logits, c.get('logits'), logits), logits)).toMatch(/^logits: within tolerance/);
+        expect(compareTensors(got.logits, want.logits, logits).pass).toBe(true);
+        const last = mini().config.nLayer - 1;
+        expect(compareTensors(got.present.values[last], want.present.values[last]!, present).pass).toBe(true);
+      } finally {
+        await page.dispose();
+        await node.dispose();
       }
     }, 120_000);
   });

@@ -7,10 +7,11 @@
  * gives it a group of its own): a kill of the group, for a time-out or the memory limit, ends the browser
  * too, and the memory counted is the browser's as well. playwright-core only connects to it, over CDP.
  *
- * The page gets its code, and its packages' files (wasm), from a server on 127.0.0.1; it asks for each
- * request with a POST and sends the answer with the next one. The bytes are frames both ways: the host
- * checks that each answer is one whole frame and writes it to stdout as it came. Nothing else the page
- * does reaches the harness: its console, its errors and a crash go to stderr.
+ * The page gets its code, its packages' files (wasm) and the fixtures' files (a model folder) from a
+ * server on 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The
+ * bytes are frames both ways: the host checks that each answer is one whole frame and writes it to stdout
+ * as it came. Nothing else the page does reaches the harness: its console, its errors and a crash go to
+ * stderr.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
-import { packageRoot } from '../paths';
+import { fixturesRoot, packageRoot } from '../paths';
 import { encodeFrame, PRELUDE_BYTES, readPrelude } from '../protocol/frame';
 import { describeThrown } from '../protocol/serve-adapter';
 import { chromiumFlags, findChromium } from './chromium';
@@ -176,20 +177,31 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/
 /** Isolation headers: SharedArrayBuffer, and so multi-threaded wasm, needs them. */
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store' };
 
+/** `rest` resolved under `root`, when it names a file inside that folder: never the folder itself, nor anything above it. */
+function fileInside(root: string, rest: string): string | undefined {
+  const path = resolve(root, rest);
+  return path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile() ? path : undefined;
+}
+
 /** A file of an installed package, by `NAME/PATH`, resolved from the adapter's folder, then from gpt2-spec's. */
 function packageFile(rest: string): string | undefined {
   const parts = rest.split('/');
   const nameParts = parts[0]?.startsWith('@') ? 2 : 1;
-  const name = parts.slice(0, nameParts).join('/');
+  const nameSegments = parts.slice(0, nameParts);
+  // A name is one folder in node_modules (two with a scope): '..' there would make the folder above a package's.
+  if (nameSegments.length < nameParts || nameSegments.some((p) => p === '' || p === '.' || p === '..')) return undefined;
+  const name = nameSegments.join('/');
   const file = parts.slice(nameParts).join('/');
   for (const from of [dirname(adapterPath), packageRoot()]) {
     const root = packageDir(name, from);
-    if (!root) continue;
-    const path = resolve(root, file);
-    if (path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile()) return path;
+    const path = root && fileInside(root, file);
+    if (path) return path;
   }
   return undefined;
 }
+
+/** A file under the fixtures folder (fixturesRoot), by its path there: a model folder that a page loads by URL. */
+const fixtureFile = (rest: string): string | undefined => fileInside(fixturesRoot(), rest);
 
 /** A package's folder as Node would find it from `from`: node_modules/NAME in `from` or a folder above (not every package exports its package.json). */
 function packageDir(name: string, from: string): string | undefined {
@@ -257,8 +269,12 @@ function serve(pageScript: string) {
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/html' }).end(html);
     if (path === 'page.js') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/javascript' }).end(pageScript);
-    const file = path.startsWith('pkg/') ? packageFile(decodeURIComponent(path.slice(4))) : undefined;
-    if (!file) return void res.writeHead(404).end();
+    const file = path.startsWith('pkg/') ? packageFile(decodeURIComponent(path.slice(4))) : path.startsWith('fixtures/') ? fixtureFile(decodeURIComponent(path.slice(9))) : undefined;
+    if (!file) {
+      // The page's console says only "404 (Not Found)": the stderr names the file, e.g. a wasmPaths that points elsewhere.
+      log(`the page asked for ${path}: not served (404)`);
+      return void res.writeHead(404).end();
+    }
     res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     res.end(readFileSync(file));
   });

@@ -1,6 +1,7 @@
 /**
  * The built-in runners that run inside a page of headless Chromium (docs/browser.md): the project's own
- * GPT-2s on the browser's backends, each an adapter module in ./adapters served by the browser host.
+ * GPT-2s on the browser's backends, and transformers.js's web build on its GPT-2, each an adapter module
+ * in ./adapters served by the browser host.
  * None is checked by default (each needs Chromium, and SwiftShader is slow); name them with --runner.
  */
 import { join } from 'node:path';
@@ -35,6 +36,16 @@ export const browserRunners = {
   'browser-onnx-webgpu': {
     description: "the onnx runner's graphs on onnxruntime-web's WebGPU execution provider, in headless Chromium (SwiftShader where there is no GPU)",
     create: inPage('browser-onnx-webgpu', 'onnx-webgpu.ts', true),
+    byDefault: false,
+  },
+  'browser-transformers-js': {
+    description: "transformers.js's web build (onnxruntime-web's wasm provider, 1 thread) running gpt2-mini's exported decoder in headless Chromium, its own forward",
+    create: inPage('browser-transformers-js', 'transformers-js-wasm.ts', false),
+    byDefault: false,
+  },
+  'browser-transformers-js-webgpu': {
+    description: "transformers.js's web build on its WebGPU device running gpt2-mini's exported decoder in headless Chromium (SwiftShader where there is no GPU)",
+    create: inPage('browser-transformers-js-webgpu', 'transformers-js-webgpu.ts', true),
     byDefault: false,
   },
 };

@@ -24,11 +24,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type * as TransformersJs from '@huggingface/transformers';
 import { packageRoot } from '../paths';
 import { mainRequire } from '../realm';
+import type { Library } from './model-runner';
 
-export type Library = typeof TransformersJs;
+export type { Library } from './model-runner';
 
 let library: Library | undefined;
 

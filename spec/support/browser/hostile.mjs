@@ -1,7 +1,17 @@
 // A browser adapter that misbehaves, one way per method, for spec/85-browser.spec.ts: it writes console
-// errors, throws, hangs the page's thread, never settles and answers garbage. Each must end in a clear
-// failure of that call, never in a pass, and nothing it does may reach the harness but protocol messages.
+// errors, throws, hangs the page's thread, never settles, answers garbage and asks the host for files above
+// the folders it serves. Each must end in a clear failure of that call (or a 404), never in a pass, and
+// nothing it does may reach the harness but protocol messages.
 import { ReferenceRunner } from '../../../runners/reference/runner';
+
+const PROBES = [
+  'fixtures/manifest.json',
+  'fixtures/..%2fpackage.json',
+  'pkg/playwright-core/package.json',
+  'pkg/playwright-core/..%2f..%2fpackage.json',
+  'pkg/..%2fpackage.json',
+  'pkg/.%2fpackage.json',
+];
 
 class Hostile extends ReferenceRunner {
   constructor() {
@@ -9,6 +19,16 @@ class Hostile extends ReferenceRunner {
     console.error('hostile page: an error on the console at start');
     // A page that tries to talk to the host outside the protocol: an answer with nothing in flight.
     this.stray = () => fetch('next', { method: 'POST', body: 'not a frame' });
+  }
+
+  // A page that reads files it was not given: only files inside the fixtures folder and inside an installed
+  // package are served. '%2f' is a slash the URL keeps inside one segment, so '..' reaches the host as it is.
+  async load(weights) {
+    for (const path of PROBES) {
+      const res = await fetch(path);
+      console.log(`hostile page: GET ${path} ${res.status}`);
+    }
+    return super.load(weights);
   }
 
   async lmHead() {
