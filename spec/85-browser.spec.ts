@@ -141,10 +141,10 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(page.stderr()).toContain(line);
     });
 
-    it('serves the page files inside the fixtures folder and inside installed packages, and nothing above them', async () => {
+    it('serves the page files inside the fixtures folder and inside installed packages, and nothing above them or malformed', async () => {
       // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
       const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
-      await until(() => probed().length === 6, 3_000);
+      await until(() => probed().length === 7, 3_000);
       const status = Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]));
       expect(status).toEqual({
         'fixtures/manifest.json': 200,
@@ -153,6 +153,7 @@ describe('Runners in a browser page: the same protocol, with the page as the run
         'pkg/playwright-core/..%2f..%2fpackage.json': 404,
         'pkg/..%2fpackage.json': 404,
         'pkg/.%2fpackage.json': 404,
+        'pkg/%E0%A4%A': 404,
       });
     });
 

@@ -200,6 +200,15 @@ function packageFile(rest: string): string | undefined {
   return undefined;
 }
 
+/** A URL path's text; '' for a malformed escape (a '%' not followed by UTF-8 in hex), which then names no file. */
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return '';
+  }
+}
+
 /** A file under the fixtures folder (fixturesRoot), by its path there: a model folder that a page loads by URL. */
 const fixtureFile = (rest: string): string | undefined => fileInside(fixturesRoot(), rest);
 
@@ -269,7 +278,7 @@ function serve(pageScript: string) {
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/html' }).end(html);
     if (path === 'page.js') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/javascript' }).end(pageScript);
-    const file = path.startsWith('pkg/') ? packageFile(decodeURIComponent(path.slice(4))) : path.startsWith('fixtures/') ? fixtureFile(decodeURIComponent(path.slice(9))) : undefined;
+    const file = path.startsWith('pkg/') ? packageFile(decoded(path.slice(4))) : path.startsWith('fixtures/') ? fixtureFile(decoded(path.slice(9))) : undefined;
     if (!file) {
       // The page's console says only "404 (Not Found)": the stderr names the file, e.g. a wasmPaths that points elsewhere.
       log(`the page asked for ${path}: not served (404)`);

@@ -11,6 +11,7 @@ const PROBES = [
   'pkg/playwright-core/..%2f..%2fpackage.json',
   'pkg/..%2fpackage.json',
   'pkg/.%2fpackage.json',
+  'pkg/%E0%A4%A',
 ];
 
 class Hostile extends ReferenceRunner {
