@@ -104,7 +104,8 @@ describe('Runners in a browser page: the same protocol, with the page as the run
 
   it('refuses a folder to serve that is not one, naming it, before the browser starts', async () => {
     const missing = join(tempDir('gpt2-spec-served-'), 'missing');
-    const e = await failure(ProcessRunner.start(browserCommand(REFERENCE, 'runner', { gpu: false, folder: missing })));
+    // A label of its own: the run's fault ledger counts the crashed starts per label, and must not mark the reference page's hello() broken.
+    const e = await failure(ProcessRunner.start(browserCommand(REFERENCE, 'runner', { gpu: false, folder: missing, label: 'browser-missing-folder' })));
     expect(e?.name).toBe('AdapterError');
     expect(e?.message).toBe(`GPT2_SPEC_BROWSER_FOLDER=${missing}: not a folder`);
   });
