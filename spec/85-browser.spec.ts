@@ -9,7 +9,7 @@
  * correct adapter, one for the hostile one, and two short `check` runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findChromium } from '../runners/browser/chromium';
 import { decodePageFrame, encodePageFrame } from '../runners/browser/page-frame';
@@ -49,8 +49,17 @@ const noBrowser = (() => {
 })();
 const withBrowser = noBrowser ? (title: string, fn: () => void) => describe.skip(`${title} (skipped: ${noBrowser})`, fn) : describe;
 
-async function inPage(adapter: string, limitMs = 60_000): Promise<ProcessRunner> {
-  return ProcessRunner.start(browserCommand(adapter, 'runner', { gpu: false }), limitMs);
+async function inPage(adapter: string, limitMs = 60_000, folder?: string): Promise<ProcessRunner> {
+  return ProcessRunner.start(browserCommand(adapter, 'runner', { gpu: false, folder }), limitMs);
+}
+
+/** A folder for the host to serve at folder/: inside.json in it, secret.json beside it (which must stay unread). */
+function servedFolder(): string {
+  const parent = tempDir('gpt2-spec-served-');
+  mkdirSync(join(parent, 'served'));
+  writeFileSync(join(parent, 'served', 'inside.json'), '{}');
+  writeFileSync(join(parent, 'secret.json'), '{}');
+  return join(parent, 'served');
 }
 
 describe('Runners in a browser page: the same protocol, with the page as the runner process', () => {
@@ -93,6 +102,14 @@ describe('Runners in a browser page: the same protocol, with the page as the run
     expect(e?.message).toMatch(/GPT2_SPEC_CHROMIUM=\/nonexistent\/chromium is not an executable file; install it \(apt-get install -y chromium\)/);
   });
 
+  it('refuses a folder to serve that is not one, naming it, before the browser starts', async () => {
+    const missing = join(tempDir('gpt2-spec-served-'), 'missing');
+    // A label of its own: the run's fault ledger counts the crashed starts per label, and must not mark the reference page's hello() broken.
+    const e = await failure(ProcessRunner.start(browserCommand(REFERENCE, 'runner', { gpu: false, folder: missing, label: 'browser-missing-folder' })));
+    expect(e?.name).toBe('AdapterError');
+    expect(e?.message).toBe(`GPT2_SPEC_BROWSER_FOLDER=${missing}: not a folder`);
+  });
+
   withBrowser('a correct adapter, inside a page', () => {
     let page: ProcessRunner;
     const reference = new ReferenceRunner();
@@ -130,7 +147,7 @@ describe('Runners in a browser page: the same protocol, with the page as the run
   withBrowser('a hostile adapter, inside a page: each fault fails its call, and the page is contained', () => {
     let page: ProcessRunner;
     beforeAll(async () => {
-      page = await inPage(HOSTILE, 5_000);
+      page = await inPage(HOSTILE, 5_000, servedFolder());
       await page.load(mini());
     }, 90_000);
     afterAll(() => page?.dispose().catch(() => undefined));
@@ -141,10 +158,10 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(page.stderr()).toContain(line);
     });
 
-    it('serves the page files inside the fixtures folder and inside installed packages, and nothing above them or malformed', async () => {
+    it('serves the page files inside the fixtures folder, inside installed packages and inside the folder it was given, and nothing above them or malformed', async () => {
       // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
       const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
-      await until(() => probed().length === 7, 3_000);
+      await until(() => probed().length === 10, 3_000);
       const status = Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]));
       expect(status).toEqual({
         'fixtures/manifest.json': 200,
@@ -154,6 +171,9 @@ describe('Runners in a browser page: the same protocol, with the page as the run
         'pkg/..%2fpackage.json': 404,
         'pkg/.%2fpackage.json': 404,
         'pkg/%E0%A4%A': 404,
+        'folder/inside.json': 200,
+        'folder/..%2fsecret.json': 404,
+        'folder/': 404,
       });
     });
 

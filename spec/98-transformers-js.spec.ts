@@ -26,8 +26,10 @@ import {
   TransformersJsTokenizer,
   VOCAB_SIZE,
 } from '../runners/transformers-js';
-import { cases, loadModel, openCase } from './support/fixtures';
-import { rowsOf } from './support/goldens';
+import { writeModelFolder } from '../runners/transformers-js/folder';
+import { compareTensors, describeComparison } from './support/compare';
+import { cases, loadModel, openCase, tolerance } from './support/fixtures';
+import { forwardCases, positions, rowsOf } from './support/goldens';
 import { tempDir } from './support/temp';
 
 const NAME = 'transformers.js';
@@ -97,6 +99,32 @@ describe("transformers.js's own generate() agrees with the greedy goldens", () =
       });
     });
   }
+});
+
+describe("transformers.js runs a folder of the project's own decoder export, as it runs the torch.onnx.export one", () => {
+  // The benchmark's GPT-2 small folder is written this way at run time (scripts/bench-browser.ts); here gpt2-mini's.
+  it("gives the golden logits from config.json and the exporter's onnx/model.onnx, whose graph has no attention_mask input, in one forward and in a cached step", async () => {
+    const c = forwardCases().find((k) => k.id === 'gpt2-mini/random-8')!;
+    const folder = join(tempDir('gpt2-spec-tjs-folder-'), 'gpt2-mini-exported');
+    writeModelFolder(loadModel(MODEL), folder);
+    const r = createTransformersJsRunner({ folder });
+    try {
+      await r.load(loadModel(MODEL));
+      expect(r.backend).toMatch(/gpt2-mini-exported\/onnx\/model\.onnx$/);
+      const session = (r.libraryModel as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions.model!;
+      expect(session.inputNames).not.toContain('attention_mask');
+      const logits = tolerance('forward.logits', 'float32');
+      const input = c.get('input_ids');
+      const T = c.info.tokens;
+      const whole = await r.forward(input);
+      expect(describeComparison('logits', compareTensors(whole.logits, c.get('logits'), logits), logits)).toMatch(/^logits: within tolerance/);
+      const prompt = await r.forward(positions(input, 0, T - 1));
+      const step = await r.forward(positions(input, T - 1, T), prompt.present);
+      expect(describeComparison('logits[:, T-1]', compareTensors(step.logits, positions(c.get('logits'), T - 1, T), logits), logits)).toMatch(/within tolerance/);
+    } finally {
+      await r.dispose();
+    }
+  });
 });
 
 describe('what transformers.js refuses, and what it does not expose', () => {

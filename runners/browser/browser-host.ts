@@ -7,8 +7,8 @@
  * gives it a group of its own): a kill of the group, for a time-out or the memory limit, ends the browser
  * too, and the memory counted is the browser's as well. playwright-core only connects to it, over CDP.
  *
- * The page gets its code, its packages' files (wasm) and the fixtures' files (a model folder) from a
- * server on 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The
+ * The page gets its code, its packages' files (wasm), the fixtures' files (a model folder) and, when
+ * GPT2_SPEC_BROWSER_FOLDER names one, the files of one more folder (folder/PATH) from a server on 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The
  * bytes are frames both ways: the host checks that each answer is one whole frame and writes it to stdout
  * as it came. Nothing else the page does reaches the harness: its console, its errors and a crash go to
  * stderr.
@@ -212,6 +212,10 @@ function decoded(path: string): string {
 /** A file under the fixtures folder (fixturesRoot), by its path there: a model folder that a page loads by URL. */
 const fixtureFile = (rest: string): string | undefined => fileInside(fixturesRoot(), rest);
 
+/** The one more folder served, read-only, at folder/PATH: GPT2_SPEC_BROWSER_FOLDER (e.g. a model folder written at run time), else none. */
+const servedFolder = process.env.GPT2_SPEC_BROWSER_FOLDER ? resolve(process.env.GPT2_SPEC_BROWSER_FOLDER) : undefined;
+const servedFile = (rest: string): string | undefined => (servedFolder ? fileInside(servedFolder, rest) : undefined);
+
 /** A package's folder as Node would find it from `from`: node_modules/NAME in `from` or a folder above (not every package exports its package.json). */
 function packageDir(name: string, from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -278,7 +282,9 @@ function serve(pageScript: string) {
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/html' }).end(html);
     if (path === 'page.js') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/javascript' }).end(pageScript);
-    const file = path.startsWith('pkg/') ? packageFile(decoded(path.slice(4))) : path.startsWith('fixtures/') ? fixtureFile(decoded(path.slice(9))) : undefined;
+    const route = /^(pkg|fixtures|folder)\//.exec(path)?.[1];
+    const rest = route && decoded(path.slice(route.length + 1));
+    const file = route === 'pkg' ? packageFile(rest!) : route === 'fixtures' ? fixtureFile(rest!) : route === 'folder' ? servedFile(rest!) : undefined;
     if (!file) {
       // The page's console says only "404 (Not Found)": the stderr names the file, e.g. a wasmPaths that points elsewhere.
       log(`the page asked for ${path}: not served (404)`);
@@ -349,6 +355,9 @@ function startChromium(executable: string): Promise<string> {
 }
 
 async function start(): Promise<void> {
+  if (servedFolder && !(existsSync(servedFolder) && statSync(servedFolder).isDirectory())) {
+    throw Object.assign(new Error(`GPT2_SPEC_BROWSER_FOLDER=${servedFolder}: not a folder`), { name: 'AdapterError' });
+  }
   const executable = findChromium();
   const address = await startChromium(executable);
   const { chromium: driver } = require('playwright-core') as typeof import('playwright-core');

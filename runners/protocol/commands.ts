@@ -87,9 +87,10 @@ function adapterPath(entry: string): string {
 
 /**
  * The browser host (runners/browser/browser-host.ts) serving an adapter module inside headless Chromium.
- * `gpu` gives the page WebGL and WebGPU on SwiftShader; without it the GPU process is off.
+ * `gpu` gives the page WebGL and WebGPU on SwiftShader; without it the GPU process is off. `folder`: one
+ * more folder the host serves to the page, read-only, at folder/PATH (GPT2_SPEC_BROWSER_FOLDER).
  */
-export function browserCommand(entry: string, kind: 'runner' | 'tokenizer', opts: { gpu: boolean; label?: string }): RunnerCommand {
+export function browserCommand(entry: string, kind: 'runner' | 'tokenizer', opts: { gpu: boolean; label?: string; folder?: string }): RunnerCommand {
   const path = adapterPath(entry);
   if (path.endsWith(RUNNER_FILE_SUFFIX)) throw new AdapterError(`${entry}: a runner file cannot run in a browser; give an adapter module (.ts, .js, .mjs)`);
   return {
@@ -97,7 +98,7 @@ export function browserCommand(entry: string, kind: 'runner' | 'tokenizer', opts
     command: process.execPath,
     args: [bundledScript('browser-host'), path, kind, opts.gpu ? 'gpu' : 'no-gpu'],
     cwd: process.cwd(),
-    env: {},
+    env: opts.folder ? { GPT2_SPEC_BROWSER_FOLDER: resolve(opts.folder) } : {},
     // The limit counts the browser's processes too: they run in the host's process group.
     memoryLimitMiB: memoryLimitMiB(),
   };

@@ -12,6 +12,10 @@ const PROBES = [
   'pkg/..%2fpackage.json',
   'pkg/.%2fpackage.json',
   'pkg/%E0%A4%A',
+  // The folder the host serves at folder/ (spec/85 gives it inside.json, and secret.json beside the folder).
+  'folder/inside.json',
+  'folder/..%2fsecret.json',
+  'folder/',
 ];
 
 class Hostile extends ReferenceRunner {
@@ -22,8 +26,8 @@ class Hostile extends ReferenceRunner {
     this.stray = () => fetch('next', { method: 'POST', body: 'not a frame' });
   }
 
-  // A page that reads files it was not given: only files inside the fixtures folder and inside an installed
-  // package are served. '%2f' is a slash the URL keeps inside one segment, so '..' reaches the host as it is.
+  // A page that reads files it was not given: only files inside the fixtures folder, inside an installed
+  // package and inside the served folder are served. '%2f' is a slash the URL keeps inside one segment, so '..' reaches the host as it is.
   async load(weights) {
     for (const path of PROBES) {
       const res = await fetch(path);
