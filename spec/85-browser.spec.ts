@@ -9,7 +9,7 @@
  * correct adapter, one for the hostile one, and two short `check` runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findChromium } from '../runners/browser/chromium';
 import { decodePageFrame, encodePageFrame } from '../runners/browser/page-frame';
@@ -53,12 +53,14 @@ async function inPage(adapter: string, limitMs = 60_000, folder?: string): Promi
   return ProcessRunner.start(browserCommand(adapter, 'runner', { gpu: false, folder }), limitMs);
 }
 
-/** A folder for the host to serve at folder/: inside.json in it, secret.json beside it (which must stay unread). */
+/** A folder for the host to serve at folder/: inside.json in it, secret.json beside it (which must stay unread), and links in it that lead out. */
 function servedFolder(): string {
   const parent = tempDir('gpt2-spec-served-');
   mkdirSync(join(parent, 'served'));
   writeFileSync(join(parent, 'served', 'inside.json'), '{}');
   writeFileSync(join(parent, 'secret.json'), '{}');
+  symlinkSync(join(parent, 'secret.json'), join(parent, 'served', 'link.json'));
+  symlinkSync(parent, join(parent, 'served', 'up'));
   return join(parent, 'served');
 }
 
@@ -158,13 +160,12 @@ describe('Runners in a browser page: the same protocol, with the page as the run
       expect(page.stderr()).toContain(line);
     });
 
-    it('serves the page files inside the fixtures folder, inside installed packages and inside the folder it was given, and nothing above them or malformed', async () => {
-      // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
-      const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
-      await until(() => probed().length === 10, 3_000);
-      const status = Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]));
-      expect(status).toEqual({
-        'fixtures/manifest.json': 200,
+    it("serves the page the fixtures' model folders, installed packages and the folder it was given, and nothing above them, through links or malformed: never the goldens", async () => {
+      const expected = {
+        'fixtures/transformers-js/gpt2-mini/config.json': 200,
+        'fixtures/manifest.json': 404,
+        'fixtures/cases/gpt2-mini/random-8.safetensors': 404,
+        'fixtures/transformers-js/..%2fmanifest.json': 404,
         'fixtures/..%2fpackage.json': 404,
         'pkg/playwright-core/package.json': 200,
         'pkg/playwright-core/..%2f..%2fpackage.json': 404,
@@ -174,7 +175,13 @@ describe('Runners in a browser page: the same protocol, with the page as the run
         'folder/inside.json': 200,
         'folder/..%2fsecret.json': 404,
         'folder/': 404,
-      });
+        'folder/link.json': 404,
+        'folder/up/secret.json': 404,
+      };
+      // The page's console reaches the stderr on its own way, not with the answer to load: it may come after it.
+      const probed = () => [...page.stderr().matchAll(/hostile page: GET (\S+) (\d+)/g)];
+      await until(() => probed().length === Object.keys(expected).length, 3_000);
+      expect(Object.fromEntries(probed().map((m) => [m[1], Number(m[2])]))).toEqual(expected);
     });
 
     it('fails a call whose answer is not a tensor, in the harness, not in the page', async () => {

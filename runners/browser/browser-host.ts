@@ -7,7 +7,7 @@
  * gives it a group of its own): a kill of the group, for a time-out or the memory limit, ends the browser
  * too, and the memory counted is the browser's as well. playwright-core only connects to it, over CDP.
  *
- * The page gets its code, its packages' files (wasm), the fixtures' files (a model folder) and, when
+ * The page gets its code, its packages' files (wasm), the fixtures' model folders (never the goldens) and, when
  * GPT2_SPEC_BROWSER_FOLDER names one, the files of one more folder (folder/PATH) from a server on 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The
  * bytes are frames both ways: the host checks that each answer is one whole frame and writes it to stdout
  * as it came. Nothing else the page does reaches the harness: its console, its errors and a crash go to
@@ -15,8 +15,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type ServerResponse } from 'node:http';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
@@ -177,10 +177,20 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript', '.mjs': 'text/
 /** Isolation headers: SharedArrayBuffer, and so multi-threaded wasm, needs them. */
 const ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store' };
 
-/** `rest` resolved under `root`, when it names a file inside that folder: never the folder itself, nor anything above it. */
+/**
+ * `rest` resolved under `root`, when it names a file inside that folder: never the folder itself, nor anything
+ * above it, nor a symbolic link that leads out of it (the real paths are compared, so a package folder that is
+ * itself a link still serves its own files).
+ */
 function fileInside(root: string, rest: string): string | undefined {
   const path = resolve(root, rest);
-  return path.startsWith(root + sep) && existsSync(path) && statSync(path).isFile() ? path : undefined;
+  if (!path.startsWith(root + sep)) return undefined;
+  try {
+    const real = realpathSync(path);
+    return real.startsWith(realpathSync(root) + sep) && statSync(real).isFile() ? real : undefined;
+  } catch {
+    return undefined; // no such file, or one that cannot be read
+  }
 }
 
 /** A file of an installed package, by `NAME/PATH`, resolved from the adapter's folder, then from gpt2-spec's. */
@@ -209,8 +219,13 @@ function decoded(path: string): string {
   }
 }
 
-/** A file under the fixtures folder (fixturesRoot), by its path there: a model folder that a page loads by URL. */
-const fixtureFile = (rest: string): string | undefined => fileInside(fixturesRoot(), rest);
+/**
+ * A file of the fixtures' model folders (fixtures/transformers-js/, the folders a page loads by URL), by its path
+ * under the fixtures folder. Nothing else of the fixtures: the goldens stay with the judge.
+ */
+const MODEL_FOLDERS = 'transformers-js';
+const fixtureFile = (rest: string): string | undefined =>
+  rest.startsWith(`${MODEL_FOLDERS}/`) ? fileInside(join(fixturesRoot(), MODEL_FOLDERS), rest.slice(MODEL_FOLDERS.length + 1)) : undefined;
 
 /** The one more folder served, read-only, at folder/PATH: GPT2_SPEC_BROWSER_FOLDER (e.g. a model folder written at run time), else none. */
 const servedFolder = process.env.GPT2_SPEC_BROWSER_FOLDER ? resolve(process.env.GPT2_SPEC_BROWSER_FOLDER) : undefined;
@@ -268,7 +283,18 @@ function idle(res: ServerResponse): void {
 function serve(pageScript: string) {
   const base = `/${token}/`;
   const html = `<!doctype html><meta charset="utf-8"><title>gpt2-spec runner</title><script type="module" src="page.js"></script>`;
+  // Whatever a request does wrong ends that response with one line on stderr, never the host.
   return createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (e) {
+      log(`the page's request ${req.url}: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    }
+  });
+
+  function route(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (!url.pathname.startsWith(base)) return void res.writeHead(404).end();
@@ -290,9 +316,15 @@ function serve(pageScript: string) {
       log(`the page asked for ${path}: not served (404)`);
       return void res.writeHead(404).end();
     }
+    // Streamed: a model's weights can be gigabytes, past what one Buffer holds; a read that fails ends this response only.
     res.writeHead(200, { ...ISOLATED, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
+    createReadStream(file)
+      .on('error', (e) => {
+        log(`the page asked for ${path}: ${e.message}`);
+        res.destroy();
+      })
+      .pipe(res);
+  }
 }
 
 /** The page's script: page.ts and the adapter in one ES module, bundled for the browser. */

@@ -5,17 +5,23 @@
 import { ReferenceRunner } from '../../../runners/reference/runner';
 
 const PROBES = [
+  'fixtures/transformers-js/gpt2-mini/config.json',
   'fixtures/manifest.json',
+  'fixtures/cases/gpt2-mini/random-8.safetensors',
+  'fixtures/transformers-js/..%2fmanifest.json',
   'fixtures/..%2fpackage.json',
   'pkg/playwright-core/package.json',
   'pkg/playwright-core/..%2f..%2fpackage.json',
   'pkg/..%2fpackage.json',
   'pkg/.%2fpackage.json',
   'pkg/%E0%A4%A',
-  // The folder the host serves at folder/ (spec/85 gives it inside.json, and secret.json beside the folder).
+  // The folder the host serves at folder/ (spec/85 gives it inside.json, secret.json beside the folder, and two
+  // links inside it that lead out: link.json to the secret, up/ to the folder above).
   'folder/inside.json',
   'folder/..%2fsecret.json',
   'folder/',
+  'folder/link.json',
+  'folder/up/secret.json',
 ];
 
 class Hostile extends ReferenceRunner {
@@ -26,8 +32,8 @@ class Hostile extends ReferenceRunner {
     this.stray = () => fetch('next', { method: 'POST', body: 'not a frame' });
   }
 
-  // A page that reads files it was not given: only files inside the fixtures folder, inside an installed
-  // package and inside the served folder are served. '%2f' is a slash the URL keeps inside one segment, so '..' reaches the host as it is.
+  // A page that reads files it was not given: only files inside the fixtures' model folders, inside an installed
+  // package and inside the served folder are served, and never the goldens. '%2f' is a slash the URL keeps inside one segment, so '..' reaches the host as it is.
   async load(weights) {
     for (const path of PROBES) {
       const res = await fetch(path);
