@@ -19,12 +19,12 @@
  * receiving the weights the protocol sends, which transformers.js does not use); writing it is not timed.
  * A runner that refuses GPT-2 small's shape in load() has a 'not run' row with its reason, and no figures.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Gpt2Config, Gpt2Runner, Gpt2Weights } from '../runners/contract';
 import { packageRoot } from '../runners/paths';
-import { groupRssMiB } from '../runners/protocol/child';
+import { groupRssMiB, removeOnExit, removeTemporary } from '../runners/protocol/child';
 import { browserCommand } from '../runners/protocol/commands';
 import { ProcessRunner } from '../runners/protocol/process-runner';
 import { runnerSource } from '../runners/registry';
@@ -111,15 +111,12 @@ async function main(tmp: string): Promise<void> {
   }
 }
 
-// The model folder is 0.5 GB: removed on the way out, an interrupt included.
+// The model folder is 0.5 GB: removed on the way out, however the process goes (an interrupt, SIGTERM, SIGHUP).
 const tmp = mkdtempSync(join(tmpdir(), 'gpt2-spec-bench-browser-'));
-process.once('SIGINT', () => {
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(130);
-});
+removeOnExit(tmp);
 main(tmp)
   .catch((e) => {
     console.error(e);
     process.exitCode = 1;
   })
-  .finally(() => rmSync(tmp, { recursive: true, force: true }));
+  .finally(() => removeTemporary(tmp));

@@ -22,7 +22,7 @@ import { int32 } from '../runners/tensor';
 import { seededGpt2Weights } from '../runners/weights/seeded';
 import { tempCheckpointDir, writeCheckpoint } from './bench/seeded-checkpoint';
 import { findTorchPython, type PeerInfo, TorchPeer } from './bench/torch-peer';
-import { MATMUL_SHAPES, matmulGflopPerSecond, ortMatMulSeconds } from './bench/matmul';
+import { matmulGflopPerSecond, matmulShapes, ortMatMulSeconds } from './bench/matmul';
 import { median } from './bench/timing';
 
 function flag(name: string): string | undefined {
@@ -137,7 +137,7 @@ const ratioLine = (what: string, theirs: string, ours: string, ratio: number) =>
 async function matmulCeiling(threads: number, runs: number, peer?: TorchPeer) {
   console.log(`\nthe ceiling, in the same run: one float32 MatMul alone, ${threads} threads, median of ${runs}${peer ? ' (torch: torch.matmul)' : ''}:`);
   const out = [];
-  for (const [M, K, N] of MATMUL_SHAPES) {
+  for (const [M, K, N] of matmulShapes(CONFIG)) {
     const ours = await ortMatMulSeconds(M, K, N, threads, runs);
     const theirs = peer ? await peer.matmul(M, K, N, runs) : undefined;
     const rate = (s: number) => `${matmulGflopPerSecond(M, K, N, s).toFixed(0)} GFLOP/s`;
@@ -240,5 +240,6 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   console.error(e);
-  process.exitCode = 1;
+  // Exits at once: the torch peer, waiting on its stdin, would otherwise keep this process alive.
+  process.exit(1);
 });

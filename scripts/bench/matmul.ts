@@ -3,18 +3,19 @@
  * shapes, one graph of one MatMul each, timed beside the model in the same run (and beside torch's
  * matmul when the peer runs), so that a figure cited as the limit was measured under the same load.
  */
+import type { Gpt2Config } from '../../runners/contract';
 import { GraphBuilder } from '../../runners/onnx/graph';
 import { createSession, ortTensor } from '../../runners/onnx/session';
 import { seededRandom } from '../../runners/weights/seeded';
 import { median } from './timing';
 
-/** [M, K, N]: the MLP's c_fc at T = 128 and T = 1024, and the LM head at T = 128 and at one decoded token. */
-export const MATMUL_SHAPES = [
-  [128, 768, 3072],
-  [1024, 768, 3072],
-  [128, 768, 50257],
-  [1, 768, 50257],
-] as const;
+/** [M, K, N] of a model's shape: the MLP's c_fc at T = 128 and T = 1024, and the LM head at T = 128 and at one decoded token. */
+export const matmulShapes = ({ nEmbd: D, vocabSize: V }: Gpt2Config): [number, number, number][] => [
+  [128, D, 4 * D],
+  [1024, D, 4 * D],
+  [128, D, V],
+  [1, D, V],
+];
 
 export const matmulGflopPerSecond = (M: number, K: number, N: number, seconds: number): number => (2 * M * K * N) / seconds / 1e9;
 
