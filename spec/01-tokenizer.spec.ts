@@ -39,8 +39,8 @@ import { tempDir } from './support/temp';
 import { spawnSync } from 'node:child_process';
 import { readBpeFiles, lookUpIds } from '../runners/reference/tokenizer';
 import { textToByteChars, writeByteSymbols } from '../runners/reference/tokenizer-bytes';
-import { PreTokenCache, REST, STRETCH } from '../runners/reference/tokenizer-cache';
-import { mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
+import { PreTokenCache, REST, ShortPreTokenCache, STRETCH } from '../runners/reference/tokenizer-cache';
+import { charactersMergedFirst, mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
 import { packageRoot } from '../runners/paths';
 import { utf8ToText, writeIdsJson } from '../scripts/cli/tokenize-io';
 import { BpeOracle } from './support/tokenizer/bpe-oracle';
@@ -384,6 +384,48 @@ describe("The reference tokenizer is fast by its data structures, which never ch
     while (!cache.inUse()) standingAside++;
     expect(standingAside).toBe(REST);
     expect(cache.get('known')).toEqual(new Int32Array([1])); // standing aside forgets nothing
+  });
+
+  it('the short pre-token cache gives back the ids put in a slot, for that pre-token only', () => {
+    const cache = new ShortPreTokenCache();
+    const text = 'a \ufffd\ufffd b';
+    const missed = cache.find(text, 2, 4);
+    expect(missed).toBeLessThan(0);
+    cache.set(-1 - missed, text, 2, 4, [7, 8], 2); // any ids: the cache only keeps them
+    const found = cache.find('\ufffd\ufffd', 0, 2);
+    expect(found).toBe(-1 - missed);
+    expect(Array.from(cache.ids.subarray(ShortPreTokenCache.IDS * found, ShortPreTokenCache.IDS * found + cache.count(found)))).toEqual([7, 8]);
+    expect(cache.find('\ufffd\ufffe', 0, 2)).toBeLessThan(0);
+    expect(cache.find(text, 1, 4)).toBeLessThan(0);
+  });
+
+  it('a character whose bytes merge into one token before a neighbour can touch them (U+FFFD) enters the merge as that token, with the same ids', () => {
+    const mergedFirst = charactersMergedFirst(symbolOfByte, rules, true);
+    const early = Array.from({ length: 0x10000 }, (_, unit) => unit).filter((unit) => unit >= 0x80 && mergedFirst[unit]! >= 0);
+    expect(early).toContain(0xfffd); // U+FFFD's three bytes: the case that random bytes are full of
+    const symbolsOf = (bytes: Uint8Array) => Array.from(bytes, (byte) => symbolOfByte[byte]!);
+    const merged = (symbols: number[], merge: typeof mergeByRank) => {
+      const into = Int32Array.from(symbols);
+      return Array.from(into.subarray(0, merge(into, into.length, rules)));
+    };
+    const differs: string[] = []; // between every pair of one-byte neighbours
+    for (const unit of early) {
+      const bytes = symbolsOf(Buffer.from(String.fromCharCode(unit)));
+      for (let byte = 0; byte < 256; byte++) {
+        const b = symbolOfByte[byte]!;
+        if (merged([b, mergedFirst[unit]!, b], mergeByRank).join() !== merged([b, ...bytes, b], mergeByRank).join()) differs.push(`U+${unit.toString(16)} by byte ${byte}`);
+      }
+    }
+    expect(differs).toEqual([]);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(...early), fc.uint8Array({ maxLength: 24 }), (before, unit, after) => {
+        const asBytes = [...symbolsOf(before), ...symbolsOf(Buffer.from(String.fromCharCode(unit))), ...symbolsOf(after)];
+        const asToken = [...symbolsOf(before), mergedFirst[unit]!, ...symbolsOf(after)];
+        expect(merged(asToken, mergeByRank)).toEqual(merged(asBytes, mergeByRank));
+        expect(merged(asToken, mergeLongByRank)).toEqual(merged(asBytes, mergeLongByRank));
+      }),
+      propertyParameters(),
+    );
   });
 
   it('step 2 writes the ids of the stand-ins textToByteChars spells, lone surrogates as U+FFFD', () => {

@@ -43,3 +43,56 @@ export class PreTokenCache {
     this.ids.set(preToken, ids);
   }
 }
+
+/**
+ * The ids of short pre-tokens, remembered in typed arrays. Random bytes are mostly pieces of one to a
+ * few characters that repeat endlessly ("\uFFFD", "\uFFFD\uFFFD", "\t", "7"), and prose mostly words of
+ * a few letters: too short for a Map's string key to pay, often enough seen to be worth remembering.
+ *
+ * A pre-token's slot is a hash of its UTF-16 units, found without making a string; each slot holds one
+ * pre-token, and a new one takes the slot from whatever held it, so the cache never fills and a miss
+ * costs one comparison. It never changes a result: what it holds is what merging gives.
+ */
+export class ShortPreTokenCache {
+  /** The longest pre-token remembered, in UTF-16 units ... */
+  static readonly UNITS = 8;
+  /** ... and the most ids it may merge to (a longer merge is not remembered). */
+  static readonly IDS = 8;
+  /** ids[IDS · slot ...]: the ids of the pre-token in that slot. */
+  readonly ids = new Int32Array(SLOTS * ShortPreTokenCache.IDS);
+  /** units[UNITS · slot ...]: the pre-token in that slot, lengths[slot] units of it (0: empty), merged to counts[slot] ids. */
+  private readonly units = new Uint16Array(SLOTS * ShortPreTokenCache.UNITS);
+  private readonly lengths = new Uint8Array(SLOTS);
+  private readonly counts = new Uint8Array(SLOTS);
+
+  /** The slot of text[start, end), at most UNITS long: itself if the slot holds its ids, otherwise -1 - slot. */
+  find(text: string, start: number, end: number): number {
+    const length = end - start;
+    let hash = length;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    const slot = Math.imul(hash, 0x9e3779b1) >>> (32 - SLOT_BITS);
+    if (this.lengths[slot] !== length) return -1 - slot;
+    const units = this.units;
+    for (let i = 0, at = ShortPreTokenCache.UNITS * slot; i < length; i++, at++) {
+      if (units[at] !== text.charCodeAt(start + i)) return -1 - slot;
+    }
+    return slot;
+  }
+
+  /** How many ids the slot holds. */
+  count(slot: number): number {
+    return this.counts[slot]!;
+  }
+
+  /** Puts text[start, end) and its `count` ids into the slot find gave for it, if they fit. */
+  set(slot: number, text: string, start: number, end: number, ids: ArrayLike<number>, count: number): void {
+    if (count > ShortPreTokenCache.IDS) return;
+    for (let i = 0, at = ShortPreTokenCache.UNITS * slot; i < end - start; i++) this.units[at + i] = text.charCodeAt(start + i);
+    for (let i = 0, at = ShortPreTokenCache.IDS * slot; i < count; i++) this.ids[at + i] = ids[i]!;
+    this.lengths[slot] = end - start;
+    this.counts[slot] = count;
+  }
+}
+
+const SLOT_BITS = 16;
+const SLOTS = 1 << SLOT_BITS;

@@ -17,9 +17,9 @@ import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
 import { BYTE_TO_CHAR, byteCharsToBytes, toWellFormed, writeByteSymbols } from './tokenizer-bytes';
-import { PreTokenCache } from './tokenizer-cache';
+import { PreTokenCache, ShortPreTokenCache } from './tokenizer-cache';
 import { encodeInWindows, LONG_PRE_TOKEN, WindowPlan } from './tokenizer-long';
-import { MergeRules, mergeByRank } from './tokenizer-merge';
+import { charactersMergedFirst, MergeRules, mergeByRank } from './tokenizer-merge';
 import { preTokenEnd } from './tokenizer-pretokenize';
 
 /** GPT-2's one special token, and its id: the last of its 50257. The built-in tokenizers share these. */
@@ -141,8 +141,6 @@ export function readBpeFiles(paths: BpeFilePaths): BpeFiles {
 // The tokenizer
 // ------------------------------------------------------------------------------------------------
 
-/** The shortest pre-token (in UTF-16 units) worth looking up in the cache: a shorter one merges faster than a Map finds it. */
-const CACHED_FROM = 4;
 
 export class ReferenceTokenizer implements Gpt2Tokenizer {
   readonly name: string;
@@ -153,8 +151,12 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The id of each byte's stand-in token: a pre-token's symbols before any merge. */
   private readonly symbolOfByte: Int32Array;
   private readonly rules: MergeRules;
+  /** By UTF-16 unit, the token a character's bytes are merged into before step 3 starts, or NO_RULE (see charactersMergedFirst). */
+  private readonly mergedFirst: Int32Array;
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly specialPattern: RegExp | undefined;
+  /** Pre-tokens of up to ShortPreTokenCache.UNITS units are remembered there, longer ones here. */
+  private readonly shortCache = new ShortPreTokenCache();
   private readonly cache = new PreTokenCache();
   private readonly windows: WindowPlan;
   /** Room for one pre-token's symbols, reused (see mergeIds). */
@@ -196,6 +198,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     for (const [token, id] of this.idOfToken) bytesOfId[id] = ReferenceTokenizer.tokenBytes(token, this.specialIds.has(token), source);
     this.bytesOfId = bytesOfId;
     this.windows = new WindowPlan(files.merges.map(([left, right]) => ({ left, right, bytes: bytesOfId[this.idOfToken.get(left + right)!]! })));
+    this.mergedFirst = charactersMergedFirst(this.symbolOfByte, this.rules, this.windows.exact);
     // Longest first, so that a special token that begins another does not cut it short.
     const alternatives = [...this.specialIds.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.specialPattern = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : undefined;
@@ -276,12 +279,20 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The ids of the pre-token text[start, end), one that is not long, added to `ids`. */
   private encodeShort(text: string, start: number, end: number, ids: IdChunk): void {
     const length = end - start;
-    if (length >= CACHED_FROM && this.cache.inUse()) {
+    if (length <= ShortPreTokenCache.UNITS) {
+      const cache = this.shortCache;
+      const found = cache.find(text, start, end);
+      if (found >= 0) return ids.pushAll(cache.ids, cache.count(found), ShortPreTokenCache.IDS * found);
+      const symbols = this.symbolsFor(length);
+      const merged = mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules);
+      cache.set(-1 - found, text, start, end, symbols, merged);
+      ids.pushAll(symbols, merged);
+    } else if (this.cache.inUse()) {
       const merged = this.mergeIds(text.slice(start, end));
       ids.pushAll(merged, merged.length);
     } else {
       const symbols = this.symbolsFor(length);
-      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols), this.rules));
+      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules));
     }
   }
 
@@ -290,7 +301,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     const cached = this.cache.get(preToken);
     if (cached !== undefined) return cached;
     const symbols = this.symbolsFor(preToken.length);
-    const length = writeByteSymbols(preToken, 0, preToken.length, this.symbolOfByte, symbols);
+    const length = writeByteSymbols(preToken, 0, preToken.length, this.symbolOfByte, symbols, this.mergedFirst);
     // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
     const ids = symbols.slice(0, mergeByRank(symbols, length, this.rules));
     this.cache.set(preToken, ids);
@@ -361,13 +372,14 @@ class IdChunk {
     this.pushAll([id], 1);
   }
 
-  pushAll(ids: ArrayLike<number>, count: number): void {
+  /** Adds `count` ids, ids[from] onwards. */
+  pushAll(ids: ArrayLike<number>, count: number, from = 0): void {
     if (this.length + count > this.ids.length) {
       const grown = new Int32Array(2 * (this.length + count));
       grown.set(this.ids.subarray(0, this.length));
       this.ids = grown;
     }
-    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[i]!;
+    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[from + i]!;
     this.length += count;
   }
 
