@@ -39,7 +39,7 @@ import { tempDir } from './support/temp';
 import { spawnSync } from 'node:child_process';
 import { readBpeFiles, lookUpIds } from '../runners/reference/tokenizer';
 import { textToByteChars, writeByteSymbols } from '../runners/reference/tokenizer-bytes';
-import { PreTokenCache, REST, ShortPreTokenCache, STRETCH } from '../runners/reference/tokenizer-cache';
+import { LONGEST_REST, PreTokenCache, REST, ShortPreTokenCache, STRETCH } from '../runners/reference/tokenizer-cache';
 import { charactersMergedFirst, mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
 import { packageRoot } from '../runners/paths';
 import { utf8ToText, writeIdsJson } from '../scripts/cli/tokenize-io';
@@ -386,6 +386,24 @@ describe("The reference tokenizer is fast by its data structures, which never ch
     expect(cache.get('known')).toEqual(new Int32Array([1])); // standing aside forgets nothing
   });
 
+  it('the cache stands aside twice as long after each further stretch of misses, up to a limit, and as long as at first after a stretch of hits', () => {
+    const cache = new PreTokenCache();
+    const rests = (stretches: number, key: (i: number) => string) => {
+      const found: number[] = [];
+      for (let s = 0; s < stretches; s++) {
+        for (let i = 0; i < STRETCH; i++) cache.get(key(i));
+        let standingAside = 0;
+        while (!cache.inUse()) standingAside++;
+        found.push(standingAside);
+      }
+      return found;
+    };
+    cache.set('known', new Int32Array([1]));
+    expect(rests(5, (i) => `unknown ${i}`)).toEqual([REST, 2 * REST, 4 * REST, LONGEST_REST, LONGEST_REST]);
+    expect(rests(1, () => 'known')).toEqual([0]);
+    expect(rests(2, (i) => `unknown ${i}`)).toEqual([REST, 2 * REST]);
+  });
+
   it('the short pre-token cache gives back the ids put in a slot, for that pre-token only', () => {
     const cache = new ShortPreTokenCache();
     const text = 'a \ufffd\ufffd b';
@@ -394,13 +412,14 @@ describe("The reference tokenizer is fast by its data structures, which never ch
     cache.set(-1 - missed, text, 2, 4, [7, 8], 2); // any ids: the cache only keeps them
     const found = cache.find('\ufffd\ufffd', 0, 2);
     expect(found).toBe(-1 - missed);
-    expect(Array.from(cache.ids.subarray(ShortPreTokenCache.IDS * found, ShortPreTokenCache.IDS * found + cache.count(found)))).toEqual([7, 8]);
+    expect(Array.from(cache.slots.subarray(cache.idsAt(found), cache.idsAt(found) + cache.count(found)))).toEqual([7, 8]);
     expect(cache.find('\ufffd\ufffe', 0, 2)).toBeLessThan(0);
     expect(cache.find(text, 1, 4)).toBeLessThan(0);
   });
 
   it('a character whose bytes merge into one token before a neighbour can touch them (U+FFFD) enters the merge as that token, with the same ids', () => {
     const mergedFirst = charactersMergedFirst(symbolOfByte, rules, true);
+    expect(Array.from(mergedFirst.subarray(0, 0x80))).toEqual(Array.from(symbolOfByte.subarray(0, 0x80))); // ASCII: one byte, one token
     const early = Array.from({ length: 0x10000 }, (_, unit) => unit).filter((unit) => unit >= 0x80 && mergedFirst[unit]! >= 0);
     expect(early).toContain(0xfffd); // U+FFFD's three bytes: the case that random bytes are full of
     const symbolsOf = (bytes: Uint8Array) => Array.from(bytes, (byte) => symbolOfByte[byte]!);

@@ -100,9 +100,10 @@ export class MergeRules {
 }
 
 /**
- * The characters that enter BPE as one token: by UTF-16 unit, the token of each character whose UTF-8
- * bytes merge into one token before any rule could join them to a neighbour (U+FFFD's three bytes, with
- * GPT-2's merges), and -1 for the others, whose bytes enter one by one.
+ * The characters that enter BPE as one token, by UTF-16 unit: each ASCII character's byte token, and
+ * the token of each character whose UTF-8 bytes merge into one token before any rule could join them to
+ * a neighbour (U+FFFD's three bytes, with GPT-2's merges); -1 for the others, whose bytes enter one by one.
+ * A pre-token of one such character is that one token.
  *
  * It holds only when merging the best pair first is applying the rules one at a time in rank order (as
  * for encoding in windows, ./tokenizer-long.ts; `inRankOrder` says whether it is). A character's bytes
@@ -113,6 +114,7 @@ export class MergeRules {
  */
 export function charactersMergedFirst(symbolOfByte: Int32Array, rules: MergeRules, inRankOrder: boolean): Int32Array {
   const symbolOfUnit = new Int32Array(0x10000).fill(-1);
+  symbolOfUnit.set(symbolOfByte.subarray(0, 0x80));
   if (!inRankOrder) return symbolOfUnit;
   const bytes = new Int32Array(3);
   for (let unit = 0x80; unit < 0x10000; unit++) {

@@ -151,7 +151,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The id of each byte's stand-in token: a pre-token's symbols before any merge. */
   private readonly symbolOfByte: Int32Array;
   private readonly rules: MergeRules;
-  /** By UTF-16 unit, the token a character's bytes are merged into before step 3 starts, or NO_RULE (see charactersMergedFirst). */
+  /** By UTF-16 unit, the one token a character enters step 3 as, or -1 (see charactersMergedFirst). */
   private readonly mergedFirst: Int32Array;
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly specialPattern: RegExp | undefined;
@@ -279,10 +279,12 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The ids of the pre-token text[start, end), one that is not long, added to `ids`. */
   private encodeShort(text: string, start: number, end: number, ids: IdChunk): void {
     const length = end - start;
+    const single = length === 1 ? this.mergedFirst[text.charCodeAt(start)]! : -1;
+    if (single >= 0) return ids.push(single); // one character that enters the merge as one token
     if (length <= ShortPreTokenCache.UNITS) {
       const cache = this.shortCache;
       const found = cache.find(text, start, end);
-      if (found >= 0) return ids.pushAll(cache.ids, cache.count(found), ShortPreTokenCache.IDS * found);
+      if (found >= 0) return ids.pushAll(cache.slots, cache.count(found), cache.idsAt(found));
       const symbols = this.symbolsFor(length);
       const merged = mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules);
       cache.set(-1 - found, text, start, end, symbols, merged);
@@ -369,7 +371,8 @@ class IdChunk {
   private ids = new Int32Array(2 * IdChunk.SIZE);
 
   push(id: number): void {
-    this.pushAll([id], 1);
+    if (this.length === this.ids.length) this.pushAll([id], 1);
+    else this.ids[this.length++] = id;
   }
 
   /** Adds `count` ids, ids[from] onwards. */
