@@ -535,14 +535,15 @@ describe('The tokenize command reads and writes text of any size', () => {
   });
 
   it('writes the ids as JSON.stringify would, a chunk at a time', async () => {
-    const write = async (ids: readonly number[]) => {
+    const write = async (...idChunks: ArrayLike<number>[]) => {
       const chunks: Buffer[] = [];
-      await writeIdsJson([ids], (chunk) => chunks.push(Buffer.from(chunk)) > 0);
+      await writeIdsJson(idChunks, (chunk) => chunks.push(Buffer.from(chunk)) > 0);
       return { text: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length };
     };
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.nat(60_000), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(2 ** 53)), { maxLength: 40 }), async (ids) => {
+      fc.asyncProperty(fc.array(fc.oneof(fc.nat(80_000), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(2 ** 53), fc.constant(2 ** 32)), { maxLength: 40 }), fc.nat(40), async (ids, cut) => {
         expect((await write(ids)).text).toBe(`${JSON.stringify(ids)}\n`);
+        expect((await write([], ids.slice(0, cut), [], ids.slice(cut))).text).toBe(`${JSON.stringify(ids)}\n`); // however the ids come in chunks
       }),
       propertyParameters(),
     );
@@ -550,6 +551,10 @@ describe('The tokenize command reads and writes text of any size', () => {
     const written = await write(many);
     expect(written.chunks).toBeGreaterThan(1);
     expect(written.text).toBe(`${JSON.stringify(many)}\n`);
+    expect((await write(Int32Array.from(many.slice(0, 300_000)), Int32Array.from(many.slice(300_000)))).text).toBe(`${JSON.stringify(many)}\n`); // as the reference hands them
+    const long = 'x'.repeat(3 << 20) as unknown as number; // an element longer than a buffer
+    expect((await write([1, long, 2])).text).toBe(`${JSON.stringify([1, long, 2])}\n`);
+    expect((await write([long])).text).toBe(`${JSON.stringify([long])}\n`);
   });
 
   it('tokenizes 2 MB of random bytes given on standard input with --replace-invalid, as encode does', () => {
