@@ -141,7 +141,6 @@ export function readBpeFiles(paths: BpeFilePaths): BpeFiles {
 // The tokenizer
 // ------------------------------------------------------------------------------------------------
 
-
 export class ReferenceTokenizer implements Gpt2Tokenizer {
   readonly name: string;
   /** One more than the largest id: 50257 for GPT-2. */
@@ -159,7 +158,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   private readonly shortCache = new ShortPreTokenCache();
   private readonly cache = new PreTokenCache();
   private readonly windows: WindowPlan;
-  /** Room for one pre-token's symbols, reused (see mergeIds). */
+  /** Room for one pre-token's symbols, reused (see merge). */
   private symbols = new Int32Array(256);
 
   constructor(files: BpeFiles, options: ReferenceTokenizerOptions = {}) {
@@ -285,27 +284,28 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
       const cache = this.shortCache;
       const found = cache.find(text, start, end);
       if (found >= 0) return ids.pushAll(cache.slots, cache.count(found), cache.idsAt(found));
-      const symbols = this.symbolsFor(length);
-      const merged = mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules);
-      cache.set(-1 - found, text, start, end, symbols, merged);
-      ids.pushAll(symbols, merged);
+      const merged = this.merge(text, start, end);
+      cache.set(-1 - found, text, start, end, this.symbols, merged);
+      ids.pushAll(this.symbols, merged);
     } else if (this.cache.inUse()) {
       const merged = this.mergeIds(text.slice(start, end));
       ids.pushAll(merged, merged.length);
-    } else {
-      const symbols = this.symbolsFor(length);
-      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules));
-    }
+    } else ids.pushAll(this.symbols, this.merge(text, start, end));
+  }
+
+  /** Steps 2 to 4 on text[start, end): its ids are this.symbols[0 .. the count returned). */
+  private merge(text: string, start: number, end: number): number {
+    const symbols = this.symbolsFor(end - start);
+    // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
+    return mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules);
   }
 
   /** Steps 2 to 4 on one whole pre-token, remembered: text repeats its words. */
   private mergeIds(preToken: string): Int32Array {
     const cached = this.cache.get(preToken);
     if (cached !== undefined) return cached;
-    const symbols = this.symbolsFor(preToken.length);
-    const length = writeByteSymbols(preToken, 0, preToken.length, this.symbolOfByte, symbols, this.mergedFirst);
-    // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
-    const ids = symbols.slice(0, mergeByRank(symbols, length, this.rules));
+    const count = this.merge(preToken, 0, preToken.length);
+    const ids = this.symbols.slice(0, count);
     this.cache.set(preToken, ids);
     return ids;
   }
