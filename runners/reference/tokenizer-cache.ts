@@ -53,9 +53,11 @@ export class PreTokenCache {
 }
 
 /**
- * The ids of short pre-tokens, remembered in typed arrays. Random bytes are mostly pieces of one to a
- * few characters that repeat endlessly ("\uFFFD", "\uFFFD\uFFFD", "\t", "7"), and prose mostly words of
- * a few letters: too short for a Map's string key to pay, often enough seen to be worth remembering.
+ * The ids of short pre-tokens, remembered in typed arrays. Random bytes are mostly pieces of a few
+ * characters that repeat endlessly ("\uFFFD\uFFFD", "a\uFFFD", " 7"), and prose mostly words of a few
+ * letters: too short for a Map's string key to pay, often enough seen to be worth remembering. (A
+ * pre-token of one character that enters the merge as one token needs no cache: the tokenizer looks
+ * its token up by its unit.)
  *
  * A pre-token's slot is a hash of its UTF-16 units, found without making a string; each slot holds one
  * pre-token, and a new one takes the slot from whatever held it, so the cache never fills and a miss
@@ -67,8 +69,8 @@ export class ShortPreTokenCache {
   /** ... and the most ids it may merge to (a longer merge is not remembered). */
   static readonly IDS = 4;
   /**
-   * SLOT numbers a slot, one cache line: its pre-token's length in units (0: an empty slot) and its
-   * count of ids, its units two to a number, then its ids from ID_AT on.
+   * SLOT numbers a slot, 32 bytes, so that a lookup reads one cache line: its pre-token's length in
+   * units (0: an empty slot) and its count of ids, its units two to a number, then its ids from ID_AT on.
    */
   readonly slots = new Int32Array(SLOT * SLOTS);
 
