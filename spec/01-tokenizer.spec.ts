@@ -39,8 +39,8 @@ import { tempDir } from './support/temp';
 import { spawnSync } from 'node:child_process';
 import { readBpeFiles, lookUpIds } from '../runners/reference/tokenizer';
 import { textToByteChars, writeByteSymbols } from '../runners/reference/tokenizer-bytes';
-import { PreTokenCache, REST, STRETCH } from '../runners/reference/tokenizer-cache';
-import { mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
+import { LONGEST_REST, PreTokenCache, REST, ShortPreTokenCache, STRETCH } from '../runners/reference/tokenizer-cache';
+import { charactersMergedFirst, mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
 import { packageRoot } from '../runners/paths';
 import { utf8ToText, writeIdsJson } from '../scripts/cli/tokenize-io';
 import { BpeOracle } from './support/tokenizer/bpe-oracle';
@@ -386,6 +386,67 @@ describe("The reference tokenizer is fast by its data structures, which never ch
     expect(cache.get('known')).toEqual(new Int32Array([1])); // standing aside forgets nothing
   });
 
+  it('the cache stands aside twice as long after each further stretch of misses, up to a limit, and as long as at first after a stretch of hits', () => {
+    const cache = new PreTokenCache();
+    const rests = (stretches: number, key: (i: number) => string) => {
+      const found: number[] = [];
+      for (let s = 0; s < stretches; s++) {
+        for (let i = 0; i < STRETCH; i++) cache.get(key(i));
+        let standingAside = 0;
+        while (!cache.inUse()) standingAside++;
+        found.push(standingAside);
+      }
+      return found;
+    };
+    cache.set('known', new Int32Array([1]));
+    expect(rests(5, (i) => `unknown ${i}`)).toEqual([REST, 2 * REST, 4 * REST, LONGEST_REST, LONGEST_REST]);
+    expect(rests(1, () => 'known')).toEqual([0]);
+    expect(rests(2, (i) => `unknown ${i}`)).toEqual([REST, 2 * REST]);
+  });
+
+  it('the short pre-token cache gives back the ids put in a slot, for that pre-token only', () => {
+    const cache = new ShortPreTokenCache();
+    const text = 'a \ufffd\ufffd b';
+    const missed = cache.find(text, 2, 4);
+    expect(missed).toBeLessThan(0);
+    cache.set(-1 - missed, text, 2, 4, [7, 8], 2); // any ids: the cache only keeps them
+    const found = cache.find('\ufffd\ufffd', 0, 2);
+    expect(found).toBe(-1 - missed);
+    expect(Array.from(cache.slots.subarray(cache.idsAt(found), cache.idsAt(found) + cache.count(found)))).toEqual([7, 8]);
+    expect(cache.find('\ufffd\ufffe', 0, 2)).toBeLessThan(0);
+    expect(cache.find(text, 1, 4)).toBeLessThan(0);
+  });
+
+  it('a character whose bytes merge into one token before a neighbour can touch them (U+FFFD) enters the merge as that token, with the same ids', () => {
+    const mergedFirst = charactersMergedFirst(symbolOfByte, rules, true);
+    expect(Array.from(mergedFirst.subarray(0, 0x80))).toEqual(Array.from(symbolOfByte.subarray(0, 0x80))); // ASCII: one byte, one token
+    const early = Array.from({ length: 0x10000 }, (_, unit) => unit).filter((unit) => unit >= 0x80 && mergedFirst[unit]! >= 0);
+    expect(early).toContain(0xfffd); // U+FFFD's three bytes: the case that random bytes are full of
+    const symbolsOf = (bytes: Uint8Array) => Array.from(bytes, (byte) => symbolOfByte[byte]!);
+    const merged = (symbols: number[], merge: typeof mergeByRank) => {
+      const into = Int32Array.from(symbols);
+      return Array.from(into.subarray(0, merge(into, into.length, rules)));
+    };
+    const differs: string[] = []; // between every pair of one-byte neighbours
+    for (const unit of early) {
+      const bytes = symbolsOf(Buffer.from(String.fromCharCode(unit)));
+      for (let byte = 0; byte < 256; byte++) {
+        const b = symbolOfByte[byte]!;
+        if (merged([b, mergedFirst[unit]!, b], mergeByRank).join() !== merged([b, ...bytes, b], mergeByRank).join()) differs.push(`U+${unit.toString(16)} by byte ${byte}`);
+      }
+    }
+    expect(differs).toEqual([]);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(...early), fc.uint8Array({ maxLength: 24 }), (before, unit, after) => {
+        const asBytes = [...symbolsOf(before), ...symbolsOf(Buffer.from(String.fromCharCode(unit))), ...symbolsOf(after)];
+        const asToken = [...symbolsOf(before), mergedFirst[unit]!, ...symbolsOf(after)];
+        expect(merged(asToken, mergeByRank)).toEqual(merged(asBytes, mergeByRank));
+        expect(merged(asToken, mergeLongByRank)).toEqual(merged(asBytes, mergeLongByRank));
+      }),
+      propertyParameters(),
+    );
+  });
+
   it('step 2 writes the ids of the stand-ins textToByteChars spells, lone surrogates as U+FFFD', () => {
     const idOfChar = (char: string) => files.vocab[char]!;
     fc.assert(
@@ -474,14 +535,15 @@ describe('The tokenize command reads and writes text of any size', () => {
   });
 
   it('writes the ids as JSON.stringify would, a chunk at a time', async () => {
-    const write = async (ids: readonly number[]) => {
+    const write = async (...idChunks: ArrayLike<number>[]) => {
       const chunks: Buffer[] = [];
-      await writeIdsJson([ids], (chunk) => chunks.push(Buffer.from(chunk)) > 0);
+      await writeIdsJson(idChunks, (chunk) => chunks.push(Buffer.from(chunk)) > 0);
       return { text: Buffer.concat(chunks).toString('utf8'), chunks: chunks.length };
     };
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.nat(60_000), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(2 ** 53)), { maxLength: 40 }), async (ids) => {
+      fc.asyncProperty(fc.array(fc.oneof(fc.nat(80_000), fc.integer({ min: -3, max: 3 }), fc.double(), fc.constant(2 ** 53), fc.constant(2 ** 32)), { maxLength: 40 }), fc.nat(40), async (ids, cut) => {
         expect((await write(ids)).text).toBe(`${JSON.stringify(ids)}\n`);
+        expect((await write([], ids.slice(0, cut), [], ids.slice(cut))).text).toBe(`${JSON.stringify(ids)}\n`); // however the ids come in chunks
       }),
       propertyParameters(),
     );
@@ -489,6 +551,10 @@ describe('The tokenize command reads and writes text of any size', () => {
     const written = await write(many);
     expect(written.chunks).toBeGreaterThan(1);
     expect(written.text).toBe(`${JSON.stringify(many)}\n`);
+    expect((await write(Int32Array.from(many.slice(0, 300_000)), Int32Array.from(many.slice(300_000)))).text).toBe(`${JSON.stringify(many)}\n`); // as the reference hands them
+    const long = 'x'.repeat(3 << 20) as unknown as number; // an element longer than a buffer
+    expect((await write([1, long, 2])).text).toBe(`${JSON.stringify([1, long, 2])}\n`);
+    expect((await write([long])).text).toBe(`${JSON.stringify([long])}\n`);
   });
 
   it('tokenizes 2 MB of random bytes given on standard input with --replace-invalid, as encode does', () => {

@@ -63,11 +63,19 @@ export function byteCharsToBytes(chars: string, into: number[]): boolean {
  * token (`symbolOfByte[byte]`), written into `into` from index 0; returns how many. It encodes UTF-8 itself
  * rather than call textToByteChars, which makes a string per pre-token. A lone surrogate is U+FFFD, as
  * TextEncoder writes it. `into` needs room for three symbols per UTF-16 unit.
+ *
+ * `mergedFirst`, when given, names by UTF-16 unit the characters that enter the merge as one token
+ * (./tokenizer-merge.ts, charactersMergedFirst): each is written as that token.
  */
-export function writeByteSymbols(text: string, start: number, end: number, symbolOfByte: Int32Array, into: Int32Array): number {
+export function writeByteSymbols(text: string, start: number, end: number, symbolOfByte: Int32Array, into: Int32Array, mergedFirst?: Int32Array): number {
   let n = 0;
   for (let i = start; i < end; i++) {
     let cp = text.charCodeAt(i);
+    const merged = mergedFirst === undefined ? -1 : mergedFirst[cp]!;
+    if (merged >= 0) {
+      into[n++] = merged;
+      continue;
+    }
     if (cp < 0x80) {
       into[n++] = symbolOfByte[cp]!;
       continue;

@@ -96,13 +96,14 @@ const WHITESPACE_CHARS = [...'\t\n\v\f\r \u0085\u00a0\u1680\u2028\u2029\u202f\u2
 
 /** The end of the pre-token that starts at `start`: the first alternative of the pattern that matches there. */
 export function preTokenEnd(text: string, start: number): number {
-  const table = classes();
-  // 's 't 're 've 'm 'll 'd
+  const table = classTable ?? classes();
+  // 's 't 're 've 'm 'll 'd, by their char codes (a slice would make a string)
   if (text.charCodeAt(start) === 0x27) {
-    const two = text.slice(start + 1, start + 3);
-    if (two === 're' || two === 've' || two === 'll') return start + 3;
-    const one = text[start + 1];
-    if (one === 's' || one === 't' || one === 'm' || one === 'd') return start + 2;
+    const one = text.charCodeAt(start + 1);
+    const two = text.charCodeAt(start + 2);
+    if ((one === 0x72 || one === 0x76) && two === 0x65) return start + 3; // 're 've
+    if (one === 0x6c && two === 0x6c) return start + 3; // 'll
+    if (one === 0x73 || one === 0x74 || one === 0x6d || one === 0x64) return start + 2; // 's 't 'm 'd
   }
   // ' ?' then a letter, number or other run: the optional space is U+0020 only.
   const spaced = text.charCodeAt(start) === 0x20 && start + 1 < text.length && table[codePointAt(text, start + 1)] !== SPACE_CLASS;

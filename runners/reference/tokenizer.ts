@@ -17,9 +17,9 @@ import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../contract';
 import { TokenizerError } from '../errors';
 import { BYTE_TO_CHAR, byteCharsToBytes, toWellFormed, writeByteSymbols } from './tokenizer-bytes';
-import { PreTokenCache } from './tokenizer-cache';
+import { PreTokenCache, ShortPreTokenCache } from './tokenizer-cache';
 import { encodeInWindows, LONG_PRE_TOKEN, WindowPlan } from './tokenizer-long';
-import { MergeRules, mergeByRank } from './tokenizer-merge';
+import { charactersMergedFirst, MergeRules, mergeByRank } from './tokenizer-merge';
 import { preTokenEnd } from './tokenizer-pretokenize';
 
 /** GPT-2's one special token, and its id: the last of its 50257. The built-in tokenizers share these. */
@@ -141,9 +141,6 @@ export function readBpeFiles(paths: BpeFilePaths): BpeFiles {
 // The tokenizer
 // ------------------------------------------------------------------------------------------------
 
-/** The shortest pre-token (in UTF-16 units) worth looking up in the cache: a shorter one merges faster than a Map finds it. */
-const CACHED_FROM = 4;
-
 export class ReferenceTokenizer implements Gpt2Tokenizer {
   readonly name: string;
   /** One more than the largest id: 50257 for GPT-2. */
@@ -153,11 +150,15 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The id of each byte's stand-in token: a pre-token's symbols before any merge. */
   private readonly symbolOfByte: Int32Array;
   private readonly rules: MergeRules;
+  /** By UTF-16 unit, the one token a character enters step 3 as, or -1 (see charactersMergedFirst). */
+  private readonly mergedFirst: Int32Array;
   private readonly specialIds: ReadonlyMap<string, number>;
   private readonly specialPattern: RegExp | undefined;
+  /** Pre-tokens of up to ShortPreTokenCache.UNITS units are remembered there, longer ones here. */
+  private readonly shortCache = new ShortPreTokenCache();
   private readonly cache = new PreTokenCache();
   private readonly windows: WindowPlan;
-  /** Room for one pre-token's symbols, reused (see mergeIds). */
+  /** Room for one pre-token's symbols, reused (see merge). */
   private symbols = new Int32Array(256);
 
   constructor(files: BpeFiles, options: ReferenceTokenizerOptions = {}) {
@@ -196,6 +197,7 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
     for (const [token, id] of this.idOfToken) bytesOfId[id] = ReferenceTokenizer.tokenBytes(token, this.specialIds.has(token), source);
     this.bytesOfId = bytesOfId;
     this.windows = new WindowPlan(files.merges.map(([left, right]) => ({ left, right, bytes: bytesOfId[this.idOfToken.get(left + right)!]! })));
+    this.mergedFirst = charactersMergedFirst(this.symbolOfByte, this.rules, this.windows.exact);
     // Longest first, so that a special token that begins another does not cut it short.
     const alternatives = [...this.specialIds.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp);
     this.specialPattern = alternatives.length > 0 ? new RegExp(alternatives.join('|'), 'g') : undefined;
@@ -276,23 +278,34 @@ export class ReferenceTokenizer implements Gpt2Tokenizer {
   /** The ids of the pre-token text[start, end), one that is not long, added to `ids`. */
   private encodeShort(text: string, start: number, end: number, ids: IdChunk): void {
     const length = end - start;
-    if (length >= CACHED_FROM && this.cache.inUse()) {
+    const single = length === 1 ? this.mergedFirst[text.charCodeAt(start)]! : -1;
+    if (single >= 0) return ids.push(single); // one character that enters the merge as one token
+    if (length <= ShortPreTokenCache.UNITS) {
+      const cache = this.shortCache;
+      const found = cache.find(text, start, end);
+      if (found >= 0) return ids.pushAll(cache.slots, cache.count(found), cache.idsAt(found));
+      const merged = this.merge(text, start, end);
+      cache.set(-1 - found, text, start, end, this.symbols, merged);
+      ids.pushAll(this.symbols, merged);
+    } else if (this.cache.inUse()) {
       const merged = this.mergeIds(text.slice(start, end));
       ids.pushAll(merged, merged.length);
-    } else {
-      const symbols = this.symbolsFor(length);
-      ids.pushAll(symbols, mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols), this.rules));
-    }
+    } else ids.pushAll(this.symbols, this.merge(text, start, end));
+  }
+
+  /** Steps 2 to 4 on text[start, end): its ids are this.symbols[0 .. the count returned). */
+  private merge(text: string, start: number, end: number): number {
+    const symbols = this.symbolsFor(end - start);
+    // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
+    return mergeByRank(symbols, writeByteSymbols(text, start, end, this.symbolOfByte, symbols, this.mergedFirst), this.rules);
   }
 
   /** Steps 2 to 4 on one whole pre-token, remembered: text repeats its words. */
   private mergeIds(preToken: string): Int32Array {
     const cached = this.cache.get(preToken);
     if (cached !== undefined) return cached;
-    const symbols = this.symbolsFor(preToken.length);
-    const length = writeByteSymbols(preToken, 0, preToken.length, this.symbolOfByte, symbols);
-    // The merged symbols are already ids (step 4, lookUpIds, named every token by its id).
-    const ids = symbols.slice(0, mergeByRank(symbols, length, this.rules));
+    const count = this.merge(preToken, 0, preToken.length);
+    const ids = this.symbols.slice(0, count);
     this.cache.set(preToken, ids);
     return ids;
   }
@@ -358,16 +371,18 @@ class IdChunk {
   private ids = new Int32Array(2 * IdChunk.SIZE);
 
   push(id: number): void {
-    this.pushAll([id], 1);
+    if (this.length === this.ids.length) this.pushAll([id], 1);
+    else this.ids[this.length++] = id;
   }
 
-  pushAll(ids: ArrayLike<number>, count: number): void {
+  /** Adds `count` ids, ids[from] onwards. */
+  pushAll(ids: ArrayLike<number>, count: number, from = 0): void {
     if (this.length + count > this.ids.length) {
       const grown = new Int32Array(2 * (this.length + count));
       grown.set(this.ids.subarray(0, this.length));
       this.ids = grown;
     }
-    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[i]!;
+    for (let i = 0; i < count; i++) this.ids[this.length + i] = ids[from + i]!;
     this.length += count;
   }
 
