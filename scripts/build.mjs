@@ -10,6 +10,7 @@ buildSync({ ...common, entryPoints: ['runners/index.ts'], outfile: 'dist/index.j
 // The runner protocol's own processes: the Node host for adapter modules, and the tokenizer bridge's worker.
 buildSync({ ...common, entryPoints: ['runners/protocol/host.ts'], outfile: 'dist/host.js' });
 buildSync({ ...common, entryPoints: ['runners/protocol/sync-worker.ts'], outfile: 'dist/sync-worker.js' });
+buildSync({ ...common, entryPoints: ['scripts/cli/tokenize-worker.ts'], outfile: 'dist/tokenize-worker.js' });
 // The browser host, which runs an adapter inside a page of headless Chromium (docs/browser.md).
 buildSync({ ...common, entryPoints: ['runners/browser/browser-host.ts'], outfile: 'dist/browser-host.js' });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');

@@ -42,6 +42,7 @@ import { textToByteChars, writeByteSymbols } from '../runners/reference/tokenize
 import { LONGEST_REST, PreTokenCache, REST, ShortPreTokenCache, STRETCH } from '../runners/reference/tokenizer-cache';
 import { charactersMergedFirst, mergeByRank, mergeLongByRank, SHORT } from '../runners/reference/tokenizer-merge';
 import { packageRoot } from '../runners/paths';
+import { halfwayCut, TWO_PARTS_BYTES } from '../scripts/cli/tokenize-halves';
 import { utf8ToText, writeIdsJson } from '../scripts/cli/tokenize-io';
 import { BpeOracle } from './support/tokenizer/bpe-oracle';
 import { seededBytes, seededLetters } from './support/tokenizer/long-text';
@@ -555,6 +556,38 @@ describe('The tokenize command reads and writes text of any size', () => {
     const long = 'x'.repeat(3 << 20) as unknown as number; // an element longer than a buffer
     expect((await write([1, long, 2])).text).toBe(`${JSON.stringify([1, long, 2])}\n`);
     expect((await write([long])).text).toBe(`${JSON.stringify([long])}\n`);
+  });
+
+  it('cuts a long input in two where a digit meets a letter: the decoding and the pre-tokens start afresh there, so the two parts give the ids of the whole', () => {
+    const tokenizer = loadReferenceTokenizer();
+    const junction = fc.constantFrom('1a', 'a1', '9Z', 'Z0');
+    fc.assert(
+      fc.property(unicodeText(), junction, unicodeText(), fc.constantFrom('none', 'all') as fc.Arbitrary<'none' | 'all'>, (before, pair, after, allowedSpecial) => {
+        const bytes = Buffer.from(`${before}${END_OF_TEXT}${pair}${after}`, 'utf8');
+        const cut = halfwayCut(bytes.subarray(0, bytes.length - Buffer.byteLength(after))); // a junction at or after the middle: the pair at the latest
+        if (cut < 0) return;
+        const [head, tail] = [utf8ToText(bytes.subarray(0, cut), true)!, utf8ToText(bytes.subarray(cut), true)!];
+        expect(head + tail).toBe(utf8ToText(bytes, true));
+        expect([...tokenizer.encode(head, { allowedSpecial }), ...tokenizer.encode(tail, { allowedSpecial })]).toEqual(tokenizer.encode(head + tail, { allowedSpecial }));
+      }),
+      propertyParameters(),
+    );
+    const bytes = seededBytes(1 << 20, 12); // random bytes: unfinished UTF-8 sequences everywhere
+    const cut = halfwayCut(bytes);
+    expect(cut).toBeGreaterThan(bytes.length >> 1);
+    expect(utf8ToText(bytes.subarray(0, cut), true)! + utf8ToText(bytes.subarray(cut), true)!).toBe(utf8ToText(bytes, true));
+    expect(halfwayCut(Buffer.from('ab'.repeat(1000)))).toBe(-1); // no cut: one thread
+  });
+
+  it('tokenizes 9 MB of random bytes on standard input in two parts at once, with the ids encode gives the whole', () => {
+    const bytes = seededBytes(9 << 20, 13);
+    expect(bytes.length).toBeGreaterThanOrEqual(TWO_PARTS_BYTES);
+    expect(halfwayCut(bytes)).toBeGreaterThan(0); // so the command takes its two-part path
+    const env = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
+    const run = spawnSync(process.execPath, ['-r', 'esbuild-register', join(packageRoot(), 'scripts/cli/main.ts'), 'tokenize', '--replace-invalid'], { env, input: bytes, maxBuffer: 1 << 28 });
+    expect({ status: run.status, stderr: run.stderr.toString() }).toEqual({ status: 0, stderr: '' });
+    const ids = loadReferenceTokenizer().encode(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
+    expect(run.stdout.toString('utf8')).toBe(`${JSON.stringify(ids)}\n`);
   });
 
   it('tokenizes 2 MB of random bytes given on standard input with --replace-invalid, as encode does', () => {

@@ -136,11 +136,12 @@ function runnerFile(path: string, entry: string): RunnerCommand {
 const bundles = new Map<string, string>();
 
 /**
- * The plain-JavaScript file of one of the protocol's own processes (the Node host, the tokenizer bridge's
- * worker). The package's build puts them beside its bundle in dist/; run from the TypeScript sources
- * (under jest, or esbuild-register), they are bundled once per process into the temp folder.
+ * The plain-JavaScript file of one of the package's own processes and threads (the Node host, the tokenizer
+ * bridge's worker, the browser host, the tokenize command's second thread). The package's build puts them
+ * beside its bundle in dist/; run from the TypeScript sources (under jest, or esbuild-register), they are
+ * bundled once per process into the temp folder.
  */
-export function bundledScript(name: 'host' | 'sync-worker' | 'browser-host'): string {
+export function bundledScript(name: 'host' | 'sync-worker' | 'browser-host' | 'tokenize-worker'): string {
   if (!__filename.endsWith('.ts')) return join(__dirname, `${name}.js`);
   let out = bundles.get(name);
   if (!out) {
@@ -150,7 +151,8 @@ export function bundledScript(name: 'host' | 'sync-worker' | 'browser-host'): st
     out = join(dir, `${name}.js`);
     const fresh = join(dir, `${name}-${process.pid}.js`);
     const esbuild = require('esbuild') as typeof import('esbuild');
-    const source = name === 'browser-host' ? join(__dirname, '../browser/browser-host.ts') : join(__dirname, `${name}.ts`);
+    const elsewhere: Record<string, string> = { 'browser-host': '../browser/browser-host.ts', 'tokenize-worker': '../../scripts/cli/tokenize-worker.ts' };
+    const source = join(__dirname, elsewhere[name] ?? `${name}.ts`);
     esbuild.buildSync({ entryPoints: [source], outfile: fresh, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'silent' });
     // Built afresh by each process and renamed into place: concurrent builds of the same sources agree.
     renameSync(fresh, out);

@@ -26,7 +26,7 @@ const SLACK = 64;
  * the chunks one after another, a megabyte at a time, waiting for the stream to take each one. Every
  * element is written after a comma, and the first comma becomes the `[`.
  */
-export async function writeIdsJson(chunks: Iterable<ArrayLike<number>>, write: (chunk: Buffer) => boolean | Promise<boolean>): Promise<void> {
+export async function writeIdsJson(chunks: Iterable<ArrayLike<number>> | AsyncIterable<ArrayLike<number>>, write: (chunk: Buffer) => boolean | Promise<boolean>): Promise<void> {
   const out = new JsonOut();
   const flush = async () => {
     if (out.n === 0) return;
@@ -35,7 +35,7 @@ export async function writeIdsJson(chunks: Iterable<ArrayLike<number>>, write: (
     await write(out.buffer.subarray(0, out.n));
     out.renew(); // the stream may still hold the last buffer
   };
-  for (const ids of chunks) {
+  for await (const ids of chunks) {
     for (let i = writeIds(ids, 0, out); i < ids.length; i = writeIds(ids, i, out)) {
       if (out.n > CHUNK) {
         await flush();

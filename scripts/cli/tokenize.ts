@@ -1,4 +1,5 @@
 /** `gpt2-spec tokenize` and `detokenize`: text to ids as a JSON array, and back; stdin when no argument is given. */
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { Gpt2Tokenizer } from '../../runners/contract';
 import { Gpt2SpecError } from '../../runners/errors';
@@ -6,6 +7,7 @@ import { ReferenceTokenizer } from '../../runners/reference/tokenizer';
 import { tokenizerSource } from '../../runners/tokenizers';
 import { formatHelp, parseArgs, str, UsageError, type FlagSpec } from './args';
 import { parseIds } from './inputs';
+import { encodeInTwoParts, twoPartsCut } from './tokenize-halves';
 import { utf8ToText, writeIdsJson } from './tokenize-io';
 
 const FLAGS: FlagSpec[] = [
@@ -48,10 +50,17 @@ export async function tokenize(argv: string[]): Promise<number> {
   const special = str(flags, 'allowed-special') ?? 'none';
   if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
   const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
-  const text = positional[0] ?? decodeInput(readFileSync(0), flags['replace-invalid'] === true);
+  const stdin = positional[0] === undefined ? readFileSync(0) : undefined;
+  // A long input for the built-in reference is tokenized in two parts at once, with the same ids (tokenize-halves.ts).
+  const cut = stdin && tokenizer instanceof ReferenceTokenizer && (str(flags, 'tokenizer') ?? 'reference') === 'reference' ? twoPartsCut(stdin) : -1;
+  if (cut > 0 && flags['replace-invalid'] !== true && !isUtf8(stdin!)) decodeInput(stdin!, false); // refused as a whole, as below
+  const text = cut > 0 ? '' : (positional[0] ?? decodeInput(stdin!, flags['replace-invalid'] === true));
   try {
     // The reference hands its ids over a chunk at a time, so that 100 MB of text never needs all its ids at once.
-    const chunks = tokenizer instanceof ReferenceTokenizer ? tokenizer.encodeInChunks(text, { allowedSpecial: special }) : [tokenizer.encode(text, { allowedSpecial: special })];
+    const chunks =
+      cut > 0 ? encodeInTwoParts(tokenizer as ReferenceTokenizer, stdin!, cut, special)
+      : tokenizer instanceof ReferenceTokenizer ? tokenizer.encodeInChunks(text, { allowedSpecial: special })
+      : [tokenizer.encode(text, { allowedSpecial: special })];
     await writeIdsJson(chunks, writeToStdout);
   } catch (e) {
     if (e instanceof Gpt2SpecError) throw new UsageError(e.message);

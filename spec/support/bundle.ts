@@ -15,9 +15,10 @@ const built = new Map<string, string>();
 export function bundled(entry: string): string {
   let out = built.get(entry);
   if (out) return out;
-  // The runner host and the tokenizer worker beside it: a bundle finds them in its own folder (bundledScript).
+  // The runner host and the workers beside it: a bundle finds them in its own folder (bundledScript).
   const dir = dirname(bundledScript('host'));
   bundledScript('sync-worker');
+  bundledScript('tokenize-worker');
   mkdirSync(dir, { recursive: true });
   out = join(dir, entry.replace(/\.ts$/, '.js').replace(/\//g, '-'));
   const fresh = `${out.slice(0, -'.js'.length)}-${process.pid}.js`;
