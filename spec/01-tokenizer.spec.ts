@@ -26,6 +26,7 @@ import {
 import { BYTE_TO_CHAR } from '../runners/reference/tokenizer-bytes';
 import { characterClassOf, splitIntoPreTokens } from '../runners/reference/tokenizer-pretokenize';
 import { builtinTokenizers, loadTokenizer, selectedTokenizerNames } from '../runners/tokenizers';
+import { cli } from './support/cli';
 import { record } from './support/record';
 import { leavingOut, propertyParameters, textWithoutSpecial, unicodeText } from './support/tokenizer/arbitraries';
 import { byCategory, categoryTitle, loadDecodeCases, loadEncodeCases } from './support/tokenizer/cases';
@@ -583,20 +584,17 @@ describe('The tokenize command reads and writes text of any size', () => {
     const bytes = seededBytes(9 << 20, 13);
     expect(bytes.length).toBeGreaterThanOrEqual(TWO_PARTS_BYTES);
     expect(halfwayCut(bytes)).toBeGreaterThan(0); // so the command takes its two-part path
-    const env = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
-    const run = spawnSync(process.execPath, ['-r', 'esbuild-register', join(packageRoot(), 'scripts/cli/main.ts'), 'tokenize', '--replace-invalid'], { env, input: bytes, maxBuffer: 1 << 28 });
-    expect({ status: run.status, stderr: run.stderr.toString() }).toEqual({ status: 0, stderr: '' });
+    const run = cli(['tokenize', '--replace-invalid'], { input: bytes });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const ids = loadReferenceTokenizer().encode(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes));
-    expect(run.stdout.toString('utf8')).toBe(`${JSON.stringify(ids)}\n`);
+    expect(run.stdout).toBe(`${JSON.stringify(ids)}\n`);
   });
 
   it('tokenizes 2 MB of random bytes given on standard input with --replace-invalid, as encode does', () => {
     const bytes = seededBytes(2_000_000, 8);
-    const env = { ...process.env, GPT2_SPEC_CLI_MAIN: '1' };
-    const cli = join(packageRoot(), 'scripts/cli/main.ts');
-    const run = spawnSync(process.execPath, ['-r', 'esbuild-register', cli, 'tokenize', '--replace-invalid'], { env, input: bytes, maxBuffer: 1 << 28 });
-    expect({ status: run.status, stderr: run.stderr.toString() }).toEqual({ status: 0, stderr: '' });
+    const run = cli(['tokenize', '--replace-invalid'], { input: bytes });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
-    expect(run.stdout.toString('utf8')).toBe(`${JSON.stringify(loadReferenceTokenizer().encode(text))}\n`);
+    expect(run.stdout).toBe(`${JSON.stringify(loadReferenceTokenizer().encode(text))}\n`);
   });
 });

@@ -13,7 +13,7 @@ export interface CliResult {
   ms: number;
 }
 
-export function cli(args: string[], opts: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+export function cli(args: string[], opts: { input?: string | Uint8Array; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   const env: NodeJS.ProcessEnv = { ...process.env, GPT2_SPEC_CLI_MAIN: '1', ...opts.env };
   // The child is a run of its own: it must not write into this run's records or read its probe.
   delete env.GPT2_SPEC_RECORD;
@@ -26,6 +26,7 @@ export function cli(args: string[], opts: { input?: string; cwd?: string; env?: 
     input: opts.input,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 1 << 28, // tokenize's JSON of a few MB of text
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms: Date.now() - started };
 }
