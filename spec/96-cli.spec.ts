@@ -3,11 +3,13 @@
  * and does its job. It runs from the TypeScript sources here, so no build is needed first.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../runners/paths';
 import { cases, openCase } from './support/fixtures';
 import { rowsOf } from './support/goldens';
+import { bundled } from './support/bundle';
 import { cli as runCli } from './support/cli';
 import { mutantAdapter } from './support/mutants/adapters';
 import { tempDir } from './support/temp';
@@ -65,6 +67,14 @@ describe('The gpt2-spec command', () => {
       const r = cli(['detokenize', '[50257]']);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/50257/);
+    });
+
+    it('ends with 141 and nothing on stderr when its reader closes the pipe early (| head), never 0', () => {
+      const dir = tempDir('gpt2-spec-pipe-');
+      writeFileSync(join(dir, 'text'), 'cat sat on the mat. '.repeat(200_000)); // 4 MB: more ids than the pipe holds
+      const command = `"${process.execPath}" "${bundled('scripts/cli/main.ts')}" tokenize < "${join(dir, 'text')}" 2> "${join(dir, 'err')}" | head -c 10 > /dev/null; echo "\${PIPESTATUS[0]}"`;
+      const status = spawnSync('bash', ['-c', command], { env: { ...process.env, GPT2_SPEC_CLI_MAIN: '1' }, encoding: 'utf8' }).stdout.trim();
+      expect({ status, stderr: readFileSync(join(dir, 'err'), 'utf8') }).toEqual({ status: '141', stderr: '' });
     });
   });
 

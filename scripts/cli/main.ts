@@ -69,7 +69,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The status of a process that a closed pipe ended (128 + SIGPIPE): never 0, so a verdict that could not be read never passes. */
+export const CLOSED_PIPE_STATUS = 141;
+
 if (require.main === module || process.env.GPT2_SPEC_CLI_MAIN === '1') {
+  // A reader that stops early (`| head`) closes the pipe: end as a pipe's writer does, without a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(CLOSED_PIPE_STATUS);
+  });
   let finished = false;
   // If the event loop empties while a command still awaits (a promise that never settles), say so and fail.
   process.on('beforeExit', () => {
