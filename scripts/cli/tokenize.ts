@@ -30,11 +30,20 @@ async function tokenizerOf(name: string | undefined): Promise<Gpt2Tokenizer> {
 
 const readStdin = () => readFileSync(0, 'utf8');
 
+/** Standard input's bytes, refused when they are not UTF-8 unless the user asks for U+FFFD in place of the invalid ones. */
+function checkedInput(bytes: Uint8Array, replaceInvalid: boolean): Uint8Array {
+  if (!replaceInvalid && !isUtf8(bytes)) throw new UsageError('standard input is not valid UTF-8; give --replace-invalid to read its invalid bytes as U+FFFD');
+  return bytes;
+}
+
 /** Standard input as text: invalid UTF-8 is refused unless the user asks for U+FFFD in its place. A BOM stays, as text. */
 export function decodeInput(bytes: Uint8Array, replaceInvalid: boolean): string {
-  const text = utf8ToText(bytes, replaceInvalid);
-  if (text === undefined) throw new UsageError('standard input is not valid UTF-8; give --replace-invalid to read its invalid bytes as U+FFFD');
-  return text;
+  return utf8ToText(checkedInput(bytes, replaceInvalid), true)!;
+}
+
+/** The ids of `text`: the reference hands them over a chunk at a time, so that 100 MB of text never needs all its ids at once. */
+function idChunks(tokenizer: Gpt2Tokenizer, text: string, allowedSpecial: 'none' | 'all'): Iterable<ArrayLike<number>> {
+  return tokenizer instanceof ReferenceTokenizer ? tokenizer.encodeInChunks(text, { allowedSpecial }) : [tokenizer.encode(text, { allowedSpecial })];
 }
 
 /** Writes a chunk to standard output, resolving once the stream can take the next. */
@@ -50,17 +59,12 @@ export async function tokenize(argv: string[]): Promise<number> {
   const special = str(flags, 'allowed-special') ?? 'none';
   if (special !== 'none' && special !== 'all') throw new UsageError("--allowed-special is 'none' or 'all'");
   const tokenizer = await tokenizerOf(str(flags, 'tokenizer'));
-  const stdin = positional[0] === undefined ? readFileSync(0) : undefined;
-  // A long input for the built-in reference is tokenized in two parts at once, with the same ids (tokenize-halves.ts).
-  const cut = stdin && tokenizer instanceof ReferenceTokenizer && (str(flags, 'tokenizer') ?? 'reference') === 'reference' ? twoPartsCut(stdin) : -1;
-  if (cut > 0 && flags['replace-invalid'] !== true && !isUtf8(stdin!)) decodeInput(stdin!, false); // refused as a whole, as below
-  const text = cut > 0 ? '' : (positional[0] ?? decodeInput(stdin!, flags['replace-invalid'] === true));
+  const stdin = positional[0] === undefined ? checkedInput(readFileSync(0), flags['replace-invalid'] === true) : undefined;
+  // A long input for the built-in reference (its own files) is tokenized in two parts at once, with the same ids (tokenize-halves.ts).
+  const builtinReference = tokenizer instanceof ReferenceTokenizer && (str(flags, 'tokenizer') ?? 'reference') === 'reference';
+  const cut = stdin && builtinReference ? twoPartsCut(stdin) : -1;
   try {
-    // The reference hands its ids over a chunk at a time, so that 100 MB of text never needs all its ids at once.
-    const chunks =
-      cut > 0 ? encodeInTwoParts(tokenizer as ReferenceTokenizer, stdin!, cut, special)
-      : tokenizer instanceof ReferenceTokenizer ? tokenizer.encodeInChunks(text, { allowedSpecial: special })
-      : [tokenizer.encode(text, { allowedSpecial: special })];
+    const chunks = cut > 0 ? encodeInTwoParts(tokenizer as ReferenceTokenizer, stdin!, cut, special) : idChunks(tokenizer, positional[0] ?? decodeInput(stdin!, true), special);
     await writeIdsJson(chunks, writeToStdout);
   } catch (e) {
     if (e instanceof Gpt2SpecError) throw new UsageError(e.message);
