@@ -7,9 +7,10 @@
  * gives it a group of its own): a kill of the group, for a time-out or the memory limit, ends the browser
  * too, and the memory counted is the browser's as well. playwright-core only connects to it, over CDP.
  *
- * The page gets its code, its packages' files (wasm), the fixtures' model folders (never the goldens) and, when
- * GPT2_SPEC_BROWSER_FOLDER names one, the files of one more folder (folder/PATH) from a server on 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The
- * bytes are frames both ways: the host checks that each answer is one whole frame and writes it to stdout
+ * The page gets its code, its packages' files (wasm), the fixtures' model folders (never the goldens) and,
+ * when GPT2_SPEC_BROWSER_FOLDER names one, the files of one more folder (folder/PATH) from a server on
+ * 127.0.0.1; it asks for each request with a POST and sends the answer with the next one. The bytes are
+ * frames both ways: the host checks that each answer is one whole frame and writes it to stdout
  * as it came. Nothing else the page does reaches the harness: its console, its errors and a crash go to
  * stderr.
  */
@@ -231,6 +232,13 @@ const fixtureFile = (rest: string): string | undefined =>
 const servedFolder = process.env.GPT2_SPEC_BROWSER_FOLDER ? resolve(process.env.GPT2_SPEC_BROWSER_FOLDER) : undefined;
 const servedFile = (rest: string): string | undefined => (servedFolder ? fileInside(servedFolder, rest) : undefined);
 
+/** The page's file routes, by a path's first segment: each finds the file its folder holds under the rest of the path, or none. */
+const FILE_ROUTES = new Map<string, (rest: string) => string | undefined>([
+  ['pkg', packageFile],
+  ['fixtures', fixtureFile],
+  ['folder', servedFile],
+]);
+
 /** A package's folder as Node would find it from `from`: node_modules/NAME in `from` or a folder above (not every package exports its package.json). */
 function packageDir(name: string, from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -308,9 +316,8 @@ function serve(pageScript: string) {
     if (req.method !== 'GET') return void res.writeHead(405).end();
     if (path === '') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/html' }).end(html);
     if (path === 'page.js') return void res.writeHead(200, { ...ISOLATED, 'content-type': 'text/javascript' }).end(pageScript);
-    const route = /^(pkg|fixtures|folder)\//.exec(path)?.[1];
-    const rest = route && decoded(path.slice(route.length + 1));
-    const file = route === 'pkg' ? packageFile(rest!) : route === 'fixtures' ? fixtureFile(rest!) : route === 'folder' ? servedFile(rest!) : undefined;
+    const slash = path.indexOf('/');
+    const file = slash > 0 ? FILE_ROUTES.get(path.slice(0, slash))?.(decoded(path.slice(slash + 1))) : undefined;
     if (!file) {
       // The page's console says only "404 (Not Found)": the stderr names the file, e.g. a wasmPaths that points elsewhere.
       log(`the page asked for ${path}: not served (404)`);

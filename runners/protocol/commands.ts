@@ -134,6 +134,8 @@ function runnerFile(path: string, entry: string): RunnerCommand {
 }
 
 const bundles = new Map<string, string>();
+/** The sources of the scripts that do not live beside this file. */
+const SOURCES_ELSEWHERE: Record<string, string> = { 'browser-host': '../browser/browser-host.ts', 'tokenize-worker': '../../scripts/cli/tokenize-worker.ts' };
 
 /**
  * The plain-JavaScript file of one of the package's own processes and threads (the Node host, the tokenizer
@@ -151,8 +153,7 @@ export function bundledScript(name: 'host' | 'sync-worker' | 'browser-host' | 't
     out = join(dir, `${name}.js`);
     const fresh = join(dir, `${name}-${process.pid}.js`);
     const esbuild = require('esbuild') as typeof import('esbuild');
-    const elsewhere: Record<string, string> = { 'browser-host': '../browser/browser-host.ts', 'tokenize-worker': '../../scripts/cli/tokenize-worker.ts' };
-    const source = join(__dirname, elsewhere[name] ?? `${name}.ts`);
+    const source = join(__dirname, SOURCES_ELSEWHERE[name] ?? `${name}.ts`);
     esbuild.buildSync({ entryPoints: [source], outfile: fresh, bundle: true, platform: 'node', target: 'node20', format: 'cjs', packages: 'external', logLevel: 'silent' });
     // Built afresh by each process and renamed into place: concurrent builds of the same sources agree.
     renameSync(fresh, out);
